@@ -1,0 +1,40 @@
+import Link from "next/link";
+import type { ReactNode } from "react";
+import { HealthBadge } from "./health-badge.tsx";
+import { NavLink } from "./nav-link.tsx";
+import { ThemeToggle } from "./theme-toggle.tsx";
+
+export function AppShell({ children }: { children: ReactNode }) {
+  return (
+    <div className="flex min-h-screen flex-col">
+      <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:rounded focus:bg-indigo-600 focus:px-3 focus:py-1 focus:text-white">
+        Skip to content
+      </a>
+      <header className="border-b border-slate-200 bg-white/80 backdrop-blur dark:border-slate-800 dark:bg-slate-900/80">
+        <div className="mx-auto flex h-14 max-w-7xl items-center gap-6 px-4">
+          <Link href="/" className="flex items-center gap-2 font-semibold tracking-tight">
+            <svg aria-hidden viewBox="0 0 32 32" className="h-6 w-6">
+              <rect width="32" height="32" rx="6" fill="#4f46e5" />
+              <path d="M6 25 L13 16 L18 20 L26 7" stroke="#fff" strokeWidth="3" fill="none" strokeLinecap="round" strokeLinejoin="round" />
+            </svg>
+            Scaleboard
+          </Link>
+          <nav aria-label="Main" className="flex items-center gap-1 text-sm">
+            <NavLink href="/">Projects</NavLink>
+            <NavLink href="/workers">Workers</NavLink>
+          </nav>
+          <div className="ml-auto flex items-center gap-3">
+            <HealthBadge />
+            <ThemeToggle />
+          </div>
+        </div>
+      </header>
+      <main id="main" className="mx-auto w-full max-w-7xl flex-1 px-4 py-8">
+        {children}
+      </main>
+      <footer className="border-t border-slate-200 py-4 text-center text-xs text-slate-500 dark:border-slate-800 dark:text-slate-400">
+        Scaleboard · self-hosted experiment tracking for model-size studies
+      </footer>
+    </div>
+  );
+}

