@@ -134,7 +134,7 @@ async function main() {
     const started = Date.now();
     embedded = await startEmbeddedPostgres({ dataDir: dataDir(env) });
     databaseUrl = embedded.url;
-    say(`database: embedded PostgreSQL in ${path.relative(process.cwd(), embedded.dataDir) || "."}/pg on port ${embedded.port} (${Date.now() - started} ms)`);
+    say(`database: embedded PostgreSQL in ${path.relative(process.cwd(), embedded.clusterDir)} on port ${embedded.port} (${Date.now() - started} ms)`);
   }
 
   const migration = await migrateDatabase(databaseUrl, { log: say });

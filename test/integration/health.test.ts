@@ -1,0 +1,76 @@
+import { TRPCError } from "@trpc/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCaller } from "../../server/api/root.ts";
+import { createTRPCContext } from "../../server/api/trpc.ts";
+import { createDb } from "../../server/db.ts";
+import { recordWorkerHeartbeat, registerWorker } from "../../server/domain/worker/register-worker.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database.drop();
+});
+
+function caller(db = database.db) {
+  return createCaller(createTRPCContext({ db, headers: new Headers() }));
+}
+
+describe("health.status", () => {
+  it("reports the database up and degraded while no worker runs", async () => {
+    const health = await caller().health.status();
+    expect(health.database.up).toBe(true);
+    expect(health.database.serverVersion).toMatch(/^\d+/);
+    expect(health.workers.alive).toBe(0);
+    expect(health.status).toBe("degraded");
+  });
+
+  it("is ok once a worker heartbeats, and counts a silent worker as not alive", async () => {
+    await registerWorker(database.db, { name: "w-live", host: "h", pid: 1, slots: 2 });
+    await recordWorkerHeartbeat(database.db, "w-live");
+    await database.db.worker.create({ data: { name: "w-silent", host: "h", pid: 2, heartbeatAt: new Date(Date.now() - 5 * 60_000) } });
+    const health = await caller().health.status();
+    expect(health.status).toBe("ok");
+    expect(health.workers.alive).toBe(1);
+    expect(health.workers.list.find((worker) => worker.name === "w-silent")?.alive).toBe(false);
+  });
+
+  it("reports the database down without throwing when it cannot be reached", async () => {
+    const unreachable = createDb("postgresql://nobody:pw@127.0.0.1:1/none");
+    const health = await caller(unreachable).health.status();
+    expect(health.status).toBe("down");
+    expect(health.database.up).toBe(false);
+    expect(health.database.error).toBeTruthy();
+    await unreachable.$disconnect();
+  });
+});
+
+describe("project.list", () => {
+  it("pages through projects with a cursor", async () => {
+    const team = await database.db.team.create({ data: { name: "T", slug: "t" } });
+    for (let index = 0; index < 5; index++) {
+      await database.db.project.create({ data: { teamId: team.id, name: `P${index}`, slug: `p${index}` } });
+    }
+    const first = await caller().project.list({ limit: 2 });
+    expect(first.items).toHaveLength(2);
+    expect(first.nextCursor).toBeTruthy();
+    const seen = [...first.items];
+    let cursor = first.nextCursor;
+    while (cursor) {
+      const page = await caller().project.list({ limit: 2, cursor });
+      seen.push(...page.items);
+      cursor = page.nextCursor;
+    }
+    expect(new Set(seen.map((project) => project.name))).toEqual(new Set(["P0", "P1", "P2", "P3", "P4"]));
+    expect(seen[0]).not.toHaveProperty("teamId");
+  });
+
+  it("rejects a bad limit with BAD_REQUEST naming the field", async () => {
+    const error = await caller().project.list({ limit: 0 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TRPCError);
+    expect((error as TRPCError).code).toBe("BAD_REQUEST");
+    expect((error as TRPCError).message).toContain("limit");
+  });
+});
