@@ -105,9 +105,3 @@ test("GET /api/health answers JSON with the database up", async ({ request }) =>
   expect(typeof health.database.serverVersion).toBe("string");
   expect(["ok", "degraded"]).toContain(health.status);
 });
-
-test("SANITY console error", async ({ page }) => {
-  await page.goto("/");
-  await page.evaluate(() => console.error("boom"));
-  await page.goto("/does-not-exist.png");
-});
