@@ -1,25 +1,39 @@
-import { HydrateClient, getQueryClient, trpc } from "./_trpc/server.tsx";
+import { redirect } from "next/navigation";
+import { CreateTeamForm } from "./_components/create-team-form.tsx";
+import { EmptyState } from "./_components/empty-state.tsx";
 import { ProjectList } from "./_components/project-list.tsx";
+import { getViewer } from "./_lib/viewer.ts";
+import { HydrateClient, getQueryClient, trpc } from "./_trpc/server.tsx";
 
 export const dynamic = "force-dynamic";
 
 export default async function HomePage() {
+  const viewer = await getViewer();
+  if (!viewer.user) redirect("/sign-in");
+  if (!viewer.activeTeam) {
+    return (
+      <EmptyState title="You are not in a team yet" testId="no-team">
+        <p>Ask a team admin for an invite link, or create your own team and invite others.</p>
+        <CreateTeamForm />
+      </EmptyState>
+    );
+  }
+  const teamId = viewer.activeTeam.id;
   const queryClient = getQueryClient();
   await Promise.all([
-    queryClient.prefetchQuery(trpc.project.list.queryOptions({ limit: 50 })),
+    queryClient.prefetchQuery(trpc.project.list.queryOptions({ teamId, limit: 50 })),
     queryClient.prefetchQuery(trpc.health.status.queryOptions()),
   ]);
+  const canEdit = viewer.activeTeam.role === "editor" || viewer.activeTeam.role === "admin";
   return (
     <HydrateClient>
-      <div className="mb-6 flex items-end justify-between gap-4">
-        <div>
-          <h1 className="text-2xl font-semibold tracking-tight">Projects</h1>
-          <p className="mt-1 text-sm text-slate-600 dark:text-slate-400">
-            Each project groups experiments: a spec, its sweep, and the runs it queued.
-          </p>
-        </div>
+      <div className="mb-6">
+        <h1 className="text-2xl font-semibold tracking-tight">Projects</h1>
+        <p className="mt-1 text-sm text-slate-600 dark:text-slate-400">
+          {viewer.activeTeam.name}: each project groups experiments, a spec with its sweep and the runs it queued.
+        </p>
       </div>
-      <ProjectList />
+      <ProjectList teamId={teamId} canEdit={canEdit} />
     </HydrateClient>
   );
 }

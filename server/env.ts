@@ -28,6 +28,16 @@ export const ZEnv = z.object({
   ),
   SCALEBOARD_PUBLIC_URL: z.preprocess(emptyAsUndefined, z.url({ message: "expected a URL such as https://scaleboard.example.com" }).optional()),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(["debug", "info", "warn", "error"]).default("info")),
+  BETTER_AUTH_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, "expected at least 32 characters").optional()),
+  SIGNUP: z.preprocess(emptyAsUndefined, z.enum(["open", "invite-only"]).default("open")),
+  GITHUB_CLIENT_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
+  GITHUB_CLIENT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
+  GOOGLE_CLIENT_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
+  GOOGLE_CLIENT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
+  OIDC_DISCOVERY_URL: z.preprocess(emptyAsUndefined, z.url({ message: "expected the issuer's .well-known/openid-configuration URL" }).optional()),
+  OIDC_CLIENT_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
+  OIDC_CLIENT_SECRET: z.preprocess(emptyAsUndefined, z.string().optional()),
+  OIDC_NAME: z.preprocess(emptyAsUndefined, z.string().default("Single sign-on")),
 });
 export type Env = z.infer<typeof ZEnv>;
 
@@ -42,7 +52,7 @@ export class EnvError extends Error {
 }
 
 /** Parses the environment once; the first bad variable is reported in one line naming it. */
-export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const result = ZEnv.safeParse(source);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
@@ -56,6 +66,11 @@ let cached: Env | undefined;
 export function env(): Env {
   cached ??= parseEnv();
   return cached;
+}
+
+/** Sign-in is off by default only with the embedded database (a laptop); never by default on a shared one. */
+export function authMode(parsed: Env = env()): "on" | "off" {
+  return parsed.SCALEBOARD_AUTH ?? (parsed.DATABASE_URL ? "on" : "off");
 }
 
 export function dataDir(parsed: Env = env()): string {

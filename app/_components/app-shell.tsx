@@ -1,31 +1,47 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
+import { getViewer } from "../_lib/viewer.ts";
 import { HealthBadge } from "./health-badge.tsx";
 import { NavLink } from "./nav-link.tsx";
+import { TeamSwitcher } from "./team-switcher.tsx";
 import { ThemeToggle } from "./theme-toggle.tsx";
+import { UserMenu } from "./user-menu.tsx";
 
-export function AppShell({ children }: { children: ReactNode }) {
+export async function AppShell({ children }: { children: ReactNode }) {
+  const viewer = await getViewer();
+  const signedIn = Boolean(viewer.user);
   return (
     <div className="flex min-h-screen flex-col">
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:rounded focus:bg-indigo-600 focus:px-3 focus:py-1 focus:text-white">
         Skip to content
       </a>
+      {viewer.authMode === "off" ? (
+        <div role="note" data-testid="local-mode-banner" className="bg-amber-100 px-4 py-1.5 text-center text-xs text-amber-900 dark:bg-amber-900/40 dark:text-amber-100">
+          Local single-user mode: no sign-in, you are the local admin, and Scaleboard listens on 127.0.0.1 only. Set
+          <code className="mx-1 font-mono">SCALEBOARD_AUTH=on</code>to share it with a team.
+        </div>
+      ) : null}
       <header className="border-b border-slate-200 bg-white/80 backdrop-blur dark:border-slate-800 dark:bg-slate-900/80">
-        <div className="mx-auto flex h-14 max-w-7xl items-center gap-6 px-4">
+        <div className="mx-auto flex h-14 max-w-7xl items-center gap-4 px-4">
           <Link href="/" className="flex items-center gap-2 font-semibold tracking-tight">
             <svg aria-hidden viewBox="0 0 32 32" className="h-6 w-6">
               <rect width="32" height="32" rx="6" fill="#4f46e5" />
               <path d="M6 25 L13 16 L18 20 L26 7" stroke="#fff" strokeWidth="3" fill="none" strokeLinecap="round" strokeLinejoin="round" />
             </svg>
-            Scaleboard
+            <span className="hidden sm:inline">Scaleboard</span>
           </Link>
-          <nav aria-label="Main" className="flex items-center gap-1 text-sm">
-            <NavLink href="/">Projects</NavLink>
-            <NavLink href="/workers">Workers</NavLink>
-          </nav>
+          {signedIn && viewer.teams.length > 0 ? <TeamSwitcher teams={viewer.teams} activeTeamId={viewer.activeTeam?.id ?? null} /> : null}
+          {signedIn ? (
+            <nav aria-label="Main" className="flex items-center gap-1 text-sm">
+              <NavLink href="/">Projects</NavLink>
+              <NavLink href="/workers">Workers</NavLink>
+              <NavLink href="/settings">Team</NavLink>
+            </nav>
+          ) : null}
           <div className="ml-auto flex items-center gap-3">
             <HealthBadge />
             <ThemeToggle />
+            {viewer.user && viewer.authMode === "on" ? <UserMenu name={viewer.user.name} email={viewer.user.email} /> : null}
           </div>
         </div>
       </header>

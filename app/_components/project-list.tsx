@@ -1,12 +1,45 @@
 "use client";
 
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 import { useTRPC } from "../_trpc/react.tsx";
 import { Command, EmptyState } from "./empty-state.tsx";
+import { Button, ErrorMessage, TextInput } from "./ui.tsx";
 
-export function ProjectList() {
+function NewProjectForm({ teamId }: { teamId: string }) {
   const trpc = useTRPC();
-  const projects = useQuery(trpc.project.list.queryOptions({ limit: 50 }));
+  const queryClient = useQueryClient();
+  const [name, setName] = useState("");
+  const create = useMutation(
+    trpc.project.create.mutationOptions({
+      onSuccess: async () => {
+        setName("");
+        await queryClient.invalidateQueries({ queryKey: trpc.project.list.queryKey() });
+      },
+    }),
+  );
+  return (
+    <form
+      className="flex flex-wrap items-start gap-2"
+      onSubmit={(event) => {
+        event.preventDefault();
+        create.mutate({ teamId, name });
+      }}
+    >
+      <TextInput aria-label="New project name" placeholder="New project name" value={name} onChange={(event) => setName(event.target.value)} className="max-w-xs" required />
+      <Button type="submit" disabled={create.isPending}>
+        New project
+      </Button>
+      <div className="w-full">
+        <ErrorMessage>{create.error?.message}</ErrorMessage>
+      </div>
+    </form>
+  );
+}
+
+export function ProjectList({ teamId, canEdit }: { teamId: string; canEdit: boolean }) {
+  const trpc = useTRPC();
+  const projects = useQuery(trpc.project.list.queryOptions({ teamId, limit: 50 }));
   const health = useQuery(trpc.health.status.queryOptions());
 
   if (projects.isPending) {
@@ -23,6 +56,7 @@ export function ProjectList() {
   const noWorker = health.data && health.data.workers.alive === 0;
   return (
     <div className="space-y-6">
+      {canEdit ? <NewProjectForm teamId={teamId} /> : null}
       {noWorker ? (
         <EmptyState title="No worker is running" testId="empty-workers">
           <p>Queued runs wait until a worker claims them. `npm start` starts one; on another machine, start one with:</p>

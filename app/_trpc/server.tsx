@@ -3,11 +3,10 @@ import { createTRPCOptionsProxy } from "@trpc/tanstack-react-query";
 import { headers } from "next/headers";
 import { cache, type ReactNode } from "react";
 import { appRouter } from "../../server/api/root.ts";
-import { createTRPCContext } from "../../server/api/trpc.ts";
-import { getDb } from "../../server/db.ts";
+import { createRequestContext } from "../../server/api/request-context.ts";
 import { makeQueryClient } from "./query-client.ts";
 
-const createContext = cache(async () => createTRPCContext({ db: getDb(), headers: new Headers(await headers()) }));
+const createContext = cache(async () => createRequestContext(new Headers(await headers()), "GET"));
 
 export const getQueryClient = cache(makeQueryClient);
 

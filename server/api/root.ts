@@ -1,9 +1,17 @@
+import { apiKeyRouter } from "./routers/api-key.ts";
 import { healthRouter } from "./routers/health.ts";
+import { inviteRouter } from "./routers/invite.ts";
 import { projectRouter } from "./routers/project.ts";
+import { teamRouter } from "./routers/team.ts";
+import { viewerRouter } from "./routers/viewer.ts";
 import { createCallerFactory, router } from "./trpc.ts";
 
 export const appRouter = router({
   health: healthRouter,
+  viewer: viewerRouter,
+  team: teamRouter,
+  invite: inviteRouter,
+  apiKey: apiKeyRouter,
   project: projectRouter,
 });
 

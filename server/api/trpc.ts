@@ -2,15 +2,37 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError, z } from "zod";
 import type { Db } from "../db.ts";
+import type { Actor } from "../domain/access/actor.ts";
+import { resolveProjectAccess, resolveTeamAccess } from "../domain/access/resolve-team-access.ts";
 import { APP_ERROR_CODES, AppError } from "../domain/app-error.ts";
+import type { ApiKeyScope, Role } from "../generated/prisma/enums.ts";
 
 export type TRPCContext = {
   db: Db;
   headers: Headers;
+  actor: Actor | null;
+  /** A cookie-authenticated request whose Origin is not this site: mutations are refused. */
+  crossSite: boolean;
+  authError: string | null;
+  authMode: "on" | "off";
 };
 
-export function createTRPCContext(options: { db: Db; headers: Headers }): TRPCContext {
-  return { db: options.db, headers: options.headers };
+export function createTRPCContext(options: {
+  db: Db;
+  headers?: Headers;
+  actor?: Actor | null;
+  crossSite?: boolean;
+  authError?: string | null;
+  authMode?: "on" | "off";
+}): TRPCContext {
+  return {
+    db: options.db,
+    headers: options.headers ?? new Headers(),
+    actor: options.actor ?? null,
+    crossSite: options.crossSite ?? false,
+    authError: options.authError ?? null,
+    authMode: options.authMode ?? "on",
+  };
 }
 
 const t = initTRPC.context<TRPCContext>().create({
@@ -31,6 +53,55 @@ const appErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
+const refuseCrossSiteMutations = t.middleware(({ ctx, type, next }) => {
+  if (type === "mutation" && ctx.crossSite) {
+    throw new TRPCError({ code: "FORBIDDEN", message: "Cross-site request refused: state changes must come from Scaleboard's own pages" });
+  }
+  return next();
+});
+
+const requireActor = t.middleware(({ ctx, next }) => {
+  if (!ctx.actor) throw new TRPCError({ code: "UNAUTHORIZED", message: ctx.authError ?? "Sign in first" });
+  return next({ ctx: { actor: ctx.actor } });
+});
+
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(appErrors);
+
+/** Anyone, signed in or not. */
+export const publicProcedure = t.procedure.use(appErrors).use(refuseCrossSiteMutations);
+
+/** Any signed-in user or API key. */
+export const authedProcedure = publicProcedure.use(requireActor);
+
+/** A signed-in person (session or local mode); API keys are refused, since keys belong to one team. */
+export const userProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.actor.kind !== "user") throw new TRPCError({ code: "FORBIDDEN", message: "API keys cannot do this; sign in as a person" });
+  return next({ ctx: { actor: ctx.actor, userId: ctx.actor.userId } });
+});
+
+export type ProcedureAccess = { role: Role; keyScopes?: readonly ApiKeyScope[] };
+
+/**
+ * Procedures on one team: the input carries `teamId`; the actor needs `role` there (an API key:
+ * scope `full`, or one of `keyScopes`). Outsiders get NOT_FOUND.
+ */
+export function teamProcedure(access: ProcedureAccess) {
+  return authedProcedure.input(z.object({ teamId: z.string().min(1) })).use(async ({ ctx, input, next }) => {
+    const team = await resolveTeamAccess(ctx.db, ctx.actor, input.teamId, access.role, access.keyScopes);
+    return next({ ctx: { team } });
+  });
+}
+
+/** Procedures on one project, checked through the team that owns it. */
+export function projectProcedure(access: ProcedureAccess) {
+  return authedProcedure.input(z.object({ projectId: z.string().min(1) })).use(async ({ ctx, input, next }) => {
+    const project = await resolveProjectAccess(ctx.db, ctx.actor, input.projectId, access.role, access.keyScopes);
+    return next({ ctx: { project } });
+  });
+}
+
+/** Who made a change: the person, or the person who created the key. */
+export function actingUserId(actor: Actor): string {
+  return actor.userId;
+}

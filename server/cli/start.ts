@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
@@ -7,7 +9,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDatabase } from "../database/embedded-postgres.ts";
 import { MigrationError, migrateDatabase } from "../database/migrate.ts";
-import { dataDir, EnvError, maskDatabaseUrl, parseEnv, type Env } from "../env.ts";
+import { authMode, dataDir, EnvError, maskDatabaseUrl, parseEnv } from "../env.ts";
 
 /**
  * `npm start`: one command for the whole product. Starts (or reuses) the database, migrates it,
@@ -78,9 +80,15 @@ async function waitForHealth(url: string, timeoutMs: number, child: ChildProcess
   throw new StartError(`The web server did not answer ${url} within ${Math.round(timeoutMs / 1000)} s.`);
 }
 
-function resolveAuthMode(env: Env): "on" | "off" {
-  if (env.SCALEBOARD_AUTH) return env.SCALEBOARD_AUTH;
-  return env.DATABASE_URL ? "on" : "off";
+/** Sessions are signed with this secret; without BETTER_AUTH_SECRET one is made once and kept in the data folder. */
+async function loadOrCreateAuthSecret(folder: string): Promise<string> {
+  const file = path.join(folder, "auth-secret");
+  if (existsSync(file)) return (await readFile(file, "utf8")).trim();
+  await mkdir(folder, { recursive: true });
+  const secret = randomBytes(32).toString("base64url");
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  say(`auth: generated a session secret in ${path.relative(process.cwd(), file)} (set BETTER_AUTH_SECRET to choose your own)`);
+  return secret;
 }
 
 async function main() {
@@ -88,11 +96,11 @@ async function main() {
     options: { dev: { type: "boolean", default: false }, rebuild: { type: "boolean", default: false } },
   });
   const env = parseEnv();
-  const authMode = resolveAuthMode(env);
-  if (env.DATABASE_URL && authMode === "off" && !env.HOST) {
-    say("SCALEBOARD_AUTH=off with a shared database: listening on 127.0.0.1 only.");
+  const mode = authMode(env);
+  if (mode === "off" && env.HOST && !["127.0.0.1", "localhost", "::1"].includes(env.HOST)) {
+    throw new StartError(`SCALEBOARD_AUTH=off signs everyone in as the local admin, so it listens on 127.0.0.1 only; unset HOST=${env.HOST} or set SCALEBOARD_AUTH=on.`);
   }
-  const host = env.HOST ?? (authMode === "off" ? "127.0.0.1" : "0.0.0.0");
+  const host = mode === "off" ? "127.0.0.1" : (env.HOST ?? "0.0.0.0");
   await assertPortFree(host, env.PORT);
 
   const children: ChildProcess[] = [];
@@ -140,10 +148,12 @@ async function main() {
   const migration = await migrateDatabase(databaseUrl, { log: say });
   say(`migrations: ${migration.applied.length} applied, ${migration.alreadyApplied.length} already up to date`);
 
+  const authSecret = mode === "on" ? (env.BETTER_AUTH_SECRET ?? (await loadOrCreateAuthSecret(dataDir(env)))) : undefined;
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
+    ...(authSecret ? { BETTER_AUTH_SECRET: authSecret } : {}),
     DATABASE_URL: databaseUrl,
-    SCALEBOARD_AUTH: authMode,
+    SCALEBOARD_AUTH: mode,
     PORT: String(env.PORT),
     HOST: host,
     NEXT_TELEMETRY_DISABLED: "1",
@@ -183,7 +193,7 @@ async function main() {
   await waitForHealth(`http://${probeHost}:${env.PORT}/api/health`, 60_000, web);
   const shownHost = probeHost === "127.0.0.1" ? "localhost" : probeHost;
   say(`ready in ${Date.now() - started} ms: Scaleboard is running at http://${shownHost}:${env.PORT}`);
-  say(`auth: ${authMode === "off" ? "off (local single-user mode)" : "on"} · workers: ${env.SCALEBOARD_WORKERS} · Ctrl-C to stop`);
+  say(`auth: ${mode === "off" ? "off (local single-user mode)" : "on"} · workers: ${env.SCALEBOARD_WORKERS} · Ctrl-C to stop`);
 }
 
 main().catch(async (error: unknown) => {

@@ -4,6 +4,7 @@ import { createCaller } from "../../server/api/root.ts";
 import { createTRPCContext } from "../../server/api/trpc.ts";
 import { createDb } from "../../server/db.ts";
 import { recordWorkerHeartbeat, registerWorker } from "../../server/domain/worker/register-worker.ts";
+import { callerFor, createTeamWith, createUser, userActor } from "../helpers/actors.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
 let database: TestDatabase;
@@ -48,18 +49,22 @@ describe("health.status", () => {
 });
 
 describe("project.list", () => {
-  it("pages through projects with a cursor", async () => {
-    const team = await database.db.team.create({ data: { name: "T", slug: "t" } });
+  it("pages through a team's projects with a cursor", async () => {
+    const user = await createUser(database.db);
+    const team = await createTeamWith(database.db, { [user.id]: "viewer" });
+    const other = await createTeamWith(database.db);
     for (let index = 0; index < 5; index++) {
       await database.db.project.create({ data: { teamId: team.id, name: `P${index}`, slug: `p${index}` } });
     }
-    const first = await caller().project.list({ limit: 2 });
+    await database.db.project.create({ data: { teamId: other.id, name: "Elsewhere", slug: "elsewhere" } });
+    const viewer = callerFor(database.db, userActor(user.id));
+    const first = await viewer.project.list({ teamId: team.id, limit: 2 });
     expect(first.items).toHaveLength(2);
     expect(first.nextCursor).toBeTruthy();
     const seen = [...first.items];
     let cursor = first.nextCursor;
     while (cursor) {
-      const page = await caller().project.list({ limit: 2, cursor });
+      const page = await viewer.project.list({ teamId: team.id, limit: 2, cursor });
       seen.push(...page.items);
       cursor = page.nextCursor;
     }
@@ -68,7 +73,11 @@ describe("project.list", () => {
   });
 
   it("rejects a bad limit with BAD_REQUEST naming the field", async () => {
-    const error = await caller().project.list({ limit: 0 }).catch((caught: unknown) => caught);
+    const user = await createUser(database.db);
+    const team = await createTeamWith(database.db, { [user.id]: "viewer" });
+    const error = await callerFor(database.db, userActor(user.id))
+      .project.list({ teamId: team.id, limit: 0 })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TRPCError);
     expect((error as TRPCError).code).toBe("BAD_REQUEST");
     expect((error as TRPCError).message).toContain("limit");

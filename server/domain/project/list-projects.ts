@@ -3,6 +3,7 @@ import type { Db } from "../../db.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 
 export const ZListProjectsInput = z.object({
+  teamId: z.string().min(1),
   limit: z.number().int().min(1).max(100).default(50),
   cursor: z.string().min(1).nullish(),
 });
@@ -18,9 +19,9 @@ export const projectSummarySelect = {
 } satisfies Prisma.ProjectSelect;
 
 /** Projects newest first, keyset-paginated on (updatedAt, id). */
-export async function listProjects(db: Db, input: ListProjectsInput, where: Prisma.ProjectWhereInput = {}) {
+export async function listProjects(db: Db, input: ListProjectsInput) {
   const items = await db.project.findMany({
-    where,
+    where: { teamId: input.teamId },
     select: projectSummarySelect,
     orderBy: [{ updatedAt: "desc" }, { id: "desc" }],
     take: input.limit + 1,

@@ -1,7 +1,6 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { createRequestContext } from "../../../../server/api/request-context.ts";
 import { appRouter } from "../../../../server/api/root.ts";
-import { createTRPCContext } from "../../../../server/api/trpc.ts";
-import { getDb } from "../../../../server/db.ts";
 
 export const dynamic = "force-dynamic";
 
@@ -10,7 +9,7 @@ function handler(request: Request) {
     endpoint: "/api/trpc",
     req: request,
     router: appRouter,
-    createContext: () => createTRPCContext({ db: getDb(), headers: request.headers }),
+    createContext: () => createRequestContext(request.headers, request.method),
     onError: ({ error, path }) => {
       if (error.code === "INTERNAL_SERVER_ERROR") console.error(`tRPC ${path ?? "?"} failed:`, error.cause ?? error);
     },

@@ -1,0 +1,152 @@
+import { randomBytes } from "node:crypto";
+import { TRPCError } from "@trpc/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appRouter, createCaller } from "../../server/api/root.ts";
+import { createTRPCContext } from "../../server/api/trpc.ts";
+import type { Actor } from "../../server/domain/access/actor.ts";
+import { createInvite } from "../../server/domain/invite/create-invite.ts";
+import { createApiKey } from "../../server/domain/api-key/create-api-key.ts";
+import { createTeamWith, createUser, keyActor, userActor } from "../helpers/actors.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+
+/**
+ * The contract every procedure signs: for each actor, allowed or refused. It enumerates
+ * appRouter itself, so a procedure added without an entry here fails this test.
+ */
+
+const ACTORS = ["anonymous", "viewer", "editor", "admin", "outsider", "key:ingest", "key:worker", "key:full"] as const;
+type ActorName = (typeof ACTORS)[number];
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database.drop();
+});
+
+type Fixture = Awaited<ReturnType<typeof buildFixture>>;
+
+/** A fresh team with one member of each role, an outsider in another team, a project, an invite and a key. */
+async function buildFixture() {
+  const { db } = database;
+  const [viewer, editor, admin, outsider] = await Promise.all(["Vera", "Eddie", "Ada", "Otto"].map((name) => createUser(db, name)));
+  const team = await createTeamWith(db, { [viewer!.id]: "viewer", [editor!.id]: "editor", [admin!.id]: "admin" });
+  const otherTeam = await createTeamWith(db, { [outsider!.id]: "admin" });
+  const project = await db.project.create({ data: { teamId: team.id, name: "Scaling", slug: `scaling-${randomBytes(3).toString("hex")}` }, select: { id: true } });
+  const invite = await createInvite(db, team.id, admin!.id, { role: "viewer", expiresInHours: 24 });
+  const key = await createApiKey(db, team.id, admin!.id, { name: "existing", scope: "ingest" });
+  const actors: Record<ActorName, Actor | null> = {
+    anonymous: null,
+    viewer: userActor(viewer!.id),
+    editor: userActor(editor!.id),
+    admin: userActor(admin!.id),
+    outsider: userActor(outsider!.id),
+    "key:ingest": await keyActor(db, team.id, admin!.id, "ingest"),
+    "key:worker": await keyActor(db, team.id, admin!.id, "worker"),
+    "key:full": await keyActor(db, team.id, admin!.id, "full"),
+  };
+  return { team, otherTeam, project, users: { viewer: viewer!, editor: editor!, admin: admin!, outsider: outsider! }, invite, key, actors };
+}
+
+const EVERYONE = ACTORS;
+const PEOPLE: ActorName[] = ["viewer", "editor", "admin", "outsider"];
+const TEAM_READERS: ActorName[] = ["viewer", "editor", "admin", "key:full"];
+const TEAM_EDITORS: ActorName[] = ["editor", "admin", "key:full"];
+const TEAM_ADMINS: ActorName[] = ["admin"];
+
+type Entry = { input: (fixture: Fixture) => unknown; allow: readonly ActorName[]; scope?: "team" | "project" };
+
+const MATRIX: Record<string, Entry> = {
+  "health.status": { input: () => undefined, allow: EVERYONE },
+  "viewer.session": { input: () => undefined, allow: EVERYONE },
+  "team.list": { input: () => undefined, allow: PEOPLE },
+  "team.create": { input: () => ({ name: "Another team" }), allow: PEOPLE },
+  "team.get": { input: (f) => ({ teamId: f.team.id }), allow: TEAM_READERS, scope: "team" },
+  "team.members": { input: (f) => ({ teamId: f.team.id }), allow: TEAM_READERS, scope: "team" },
+  "team.changeRole": { input: (f) => ({ teamId: f.team.id, userId: f.users.viewer.id, role: "editor" }), allow: TEAM_ADMINS, scope: "team" },
+  "team.removeMember": { input: (f) => ({ teamId: f.team.id, userId: f.users.viewer.id }), allow: TEAM_ADMINS, scope: "team" },
+  "team.rename": { input: (f) => ({ teamId: f.team.id, name: "Renamed" }), allow: TEAM_ADMINS, scope: "team" },
+  "team.delete": { input: (f) => ({ teamId: f.team.id }), allow: TEAM_ADMINS, scope: "team" },
+  "invite.create": { input: (f) => ({ teamId: f.team.id, role: "editor" }), allow: TEAM_ADMINS, scope: "team" },
+  "invite.list": { input: (f) => ({ teamId: f.team.id }), allow: TEAM_ADMINS, scope: "team" },
+  "invite.revoke": { input: (f) => ({ teamId: f.team.id, inviteId: f.invite.invite.id }), allow: TEAM_ADMINS, scope: "team" },
+  "invite.preview": { input: (f) => ({ token: f.invite.token }), allow: EVERYONE },
+  "invite.accept": { input: (f) => ({ token: f.invite.token }), allow: PEOPLE },
+  "apiKey.create": { input: (f) => ({ teamId: f.team.id, name: "ci", scope: "ingest" }), allow: TEAM_ADMINS, scope: "team" },
+  "apiKey.list": { input: (f) => ({ teamId: f.team.id }), allow: TEAM_ADMINS, scope: "team" },
+  "apiKey.revoke": { input: (f) => ({ teamId: f.team.id, keyId: f.key.apiKey.id }), allow: TEAM_ADMINS, scope: "team" },
+  "project.list": { input: (f) => ({ teamId: f.team.id }), allow: TEAM_READERS, scope: "team" },
+  "project.get": { input: (f) => ({ projectId: f.project.id }), allow: TEAM_READERS, scope: "project" },
+  "project.create": { input: (f) => ({ teamId: f.team.id, name: `New ${randomBytes(3).toString("hex")}` }), allow: TEAM_EDITORS, scope: "team" },
+};
+
+const procedures = Object.keys(appRouter._def.procedures).sort();
+
+function call(actor: Actor | null, path: string, input: unknown): Promise<unknown> {
+  const caller = createCaller(createTRPCContext({ db: database.db, actor })) as unknown as Record<string, Record<string, (input: unknown) => Promise<unknown>>>;
+  const [namespace, name] = path.split(".");
+  return caller[namespace!]![name!]!(input);
+}
+
+async function outcome(promise: Promise<unknown>): Promise<{ ok: true; value: unknown } | { ok: false; code: string; message: string }> {
+  try {
+    return { ok: true, value: await promise };
+  } catch (error) {
+    if (error instanceof TRPCError) return { ok: false, code: error.code, message: error.message };
+    throw error;
+  }
+}
+
+describe("authorization matrix", () => {
+  it("has an entry for every procedure of appRouter, and none for procedures that do not exist", () => {
+    expect(procedures.filter((path) => !(path in MATRIX))).toEqual([]);
+    expect(Object.keys(MATRIX).filter((path) => !procedures.includes(path))).toEqual([]);
+  });
+
+  for (const path of procedures) {
+    it(`${path}: allows ${MATRIX[path]?.allow.join(", ") || "nobody"} and refuses everyone else`, async () => {
+      const entry = MATRIX[path];
+      if (!entry) throw new Error(`No matrix entry for ${path}`);
+      for (const actorName of ACTORS) {
+        const fixture = await buildFixture();
+        const result = await outcome(call(fixture.actors[actorName], path, entry.input(fixture)));
+        const expected = entry.allow.includes(actorName);
+        if (expected) {
+          expect(result, `${actorName} should be allowed to call ${path}`).toMatchObject({ ok: true });
+          const shown = JSON.stringify(result.ok ? result.value : null, (_key, value: unknown) => (typeof value === "bigint" ? String(value) : value)) ?? "";
+          expect(shown, `${path} leaked a secret`).not.toMatch(/keyHash|tokenHash|"password"|accessToken|refreshToken|idToken/);
+        } else {
+          expect(result.ok, `${actorName} should be refused ${path}`).toBe(false);
+          const code = result.ok ? "" : result.code;
+          if (actorName === "anonymous") expect(code).toBe("UNAUTHORIZED");
+          else if (actorName === "outsider" && entry.scope) expect(code).toBe("NOT_FOUND");
+          else expect(["FORBIDDEN", "NOT_FOUND"]).toContain(code);
+        }
+      }
+    });
+  }
+
+  it("answers an outsider exactly as it answers for a team or project that does not exist", async () => {
+    const fixture = await buildFixture();
+    for (const [path, entry] of Object.entries(MATRIX)) {
+      if (!entry.scope) continue;
+      const real = entry.input(fixture) as Record<string, unknown>;
+      const missing = { ...real, ...(entry.scope === "team" ? { teamId: "does-not-exist" } : { projectId: "does-not-exist" }) };
+      const asOutsider = await outcome(call(fixture.actors.outsider, path, real));
+      const forMissing = await outcome(call(fixture.actors.outsider, path, missing));
+      expect(asOutsider, path).toEqual(forMissing);
+    }
+  });
+
+  it("refuses a full-scope key on another team's data as not found", async () => {
+    const fixture = await buildFixture();
+    const foreignKey = await keyActor(database.db, fixture.otherTeam.id, fixture.users.outsider.id, "full");
+    const result = await outcome(call(foreignKey, "project.list", { teamId: fixture.team.id }));
+    expect(result).toMatchObject({ ok: false, code: "NOT_FOUND" });
+  });
+
+  it(`covers ${procedures.length} procedures x ${ACTORS.length} actors`, () => {
+    expect(procedures.length * ACTORS.length).toBeGreaterThan(0);
+  });
+});
