@@ -9,7 +9,7 @@ export const dynamic = "force-dynamic";
 
 export default async function HomePage() {
   const viewer = await getViewer();
-  if (!viewer.user) redirect("/sign-in");
+  if (!viewer.user) redirect(viewer.needsFirstAccount ? "/sign-up" : "/sign-in");
   if (!viewer.activeTeam) {
     return (
       <EmptyState title="You are not in a team yet" testId="no-team">

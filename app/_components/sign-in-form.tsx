@@ -8,7 +8,17 @@ import { Button, ErrorMessage, Field, TextInput } from "./ui.tsx";
 
 type Providers = { github: boolean; google: boolean; oidc: { name: string } | null; signup: "open" | "invite-only" };
 
-export function SignInForm({ mode, providers, invite }: { mode: "sign-in" | "sign-up"; providers: Providers; invite: string | null }) {
+export function SignInForm({
+  mode,
+  providers,
+  invite,
+  firstAccount = false,
+}: {
+  mode: "sign-in" | "sign-up";
+  providers: Providers;
+  invite: string | null;
+  firstAccount?: boolean;
+}) {
   const router = useRouter();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -44,7 +54,12 @@ export function SignInForm({ mode, providers, invite }: { mode: "sign-in" | "sig
   return (
     <div className="mx-auto max-w-sm">
       <h1 className="text-2xl font-semibold tracking-tight">{mode === "sign-in" ? "Sign in to Scaleboard" : "Create your account"}</h1>
-      {mode === "sign-up" && providers.signup === "invite-only" && !invite ? (
+      {firstAccount ? (
+        <p data-testid="first-account" className="mt-2 text-sm text-slate-600 dark:text-slate-400">
+          Welcome! This Scaleboard has no accounts yet: the first one gets a team and is its admin.
+        </p>
+      ) : null}
+      {mode === "sign-up" && providers.signup === "invite-only" && !invite && !firstAccount ? (
         <p className="mt-2 text-sm text-slate-600 dark:text-slate-400">Sign-up is by invitation: open the invite link a team admin sent you.</p>
       ) : null}
       <form

@@ -9,5 +9,5 @@ export default async function SignUpPage({ searchParams }: { searchParams: Promi
   const viewer = await getViewer();
   const { invite } = await searchParams;
   if (viewer.user) redirect(invite ? `/invite/${encodeURIComponent(invite)}` : "/");
-  return <SignInForm mode="sign-up" providers={viewer.providers} invite={invite ?? null} />;
+  return <SignInForm mode="sign-up" providers={viewer.providers} invite={invite ?? null} firstAccount={viewer.needsFirstAccount} />;
 }

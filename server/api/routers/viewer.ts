@@ -1,5 +1,5 @@
 import { enabledProviders } from "../../auth/auth.ts";
-import { describeViewer } from "../../domain/viewer/describe-viewer.ts";
+import { describeViewer, instanceHasAccounts } from "../../domain/viewer/describe-viewer.ts";
 import { env } from "../../env.ts";
 import { publicProcedure, router } from "../trpc.ts";
 
@@ -8,6 +8,8 @@ export const viewerRouter = router({
   session: publicProcedure.query(async ({ ctx }) => ({
     authMode: ctx.authMode,
     providers: enabledProviders(env()),
+    /** True on a fresh instance: the UI asks for the first account, which becomes the admin. */
+    needsFirstAccount: ctx.authMode === "on" && !(await instanceHasAccounts(ctx.db)),
     ...(await describeViewer(ctx.db, ctx.actor)),
   })),
 });

@@ -12,3 +12,8 @@ export async function describeViewer(db: Db, actor: Actor | null) {
   }
   return { user, apiKey: null, teams: user ? await listTeamsForUser(db, user.id) : [] };
 }
+
+/** Whether anyone has signed up (the local single-user admin does not count). */
+export async function instanceHasAccounts(db: Db): Promise<boolean> {
+  return (await db.account.findFirst({ select: { id: true } })) !== null;
+}
