@@ -40,9 +40,20 @@ if (!process.env.E2E_DATA_DIR) {
   if (!process.env.E2E_KEEP_DATA) process.on("exit", () => rmSync(created, { recursive: true, force: true }));
 }
 
+// A second instance with sign-in on (test/e2e/teams.spec.ts), on its own port and data folder.
+if (!process.env.E2E_AUTH_PORT) process.env.E2E_AUTH_PORT = String(freePortSync());
+if (!process.env.E2E_AUTH_DATA_DIR) {
+  const created = mkdtempSync(path.join(os.tmpdir(), "scaleboard-e2e-auth-"));
+  process.env.E2E_AUTH_DATA_DIR = created;
+  if (!process.env.E2E_KEEP_DATA) process.on("exit", () => rmSync(created, { recursive: true, force: true }));
+}
+
 const port = Number(process.env.E2E_PORT);
 const dataDir = process.env.E2E_DATA_DIR;
 const baseURL = `http://127.0.0.1:${port}`;
+const authPort = Number(process.env.E2E_AUTH_PORT);
+const authDataDir = process.env.E2E_AUTH_DATA_DIR;
+const authBaseURL = `http://127.0.0.1:${authPort}`;
 
 export default defineConfig({
   testDir: "test/e2e",
@@ -74,24 +85,49 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: "node --import tsx server/cli/start.ts",
-    url: `${baseURL}/api/health`,
-    env: {
-      PORT: String(port),
-      SCALEBOARD_DATA_DIR: dataDir,
-      // Empty counts as unset: no shared database, so start.ts boots the embedded one.
-      DATABASE_URL: "",
-      SCALEBOARD_AUTH: "",
-      HOST: "",
-      SCALEBOARD_WORKERS: "",
-      NEXT_TELEMETRY_DISABLED: "1",
+  webServer: [
+    {
+      command: "node --import tsx server/cli/start.ts",
+      url: `${baseURL}/api/health`,
+      env: {
+        PORT: String(port),
+        SCALEBOARD_DATA_DIR: dataDir,
+        // Empty counts as unset: no shared database, so start.ts boots the embedded one.
+        DATABASE_URL: "",
+        SCALEBOARD_AUTH: "",
+        HOST: "",
+        SCALEBOARD_WORKERS: "",
+        NEXT_TELEMETRY_DISABLED: "1",
+      },
+      timeout: 180_000,
+      reuseExistingServer: false,
+      stdout: process.env.E2E_SERVER_LOG ? "pipe" : "ignore",
+      stderr: "pipe",
+      // start.ts stops the web server and worker, then embedded PostgreSQL, on SIGTERM.
+      gracefulShutdown: { signal: "SIGTERM", timeout: 15_000 },
     },
-    timeout: 180_000,
-    reuseExistingServer: false,
-    stdout: process.env.E2E_SERVER_LOG ? "pipe" : "ignore",
-    stderr: "pipe",
-    // start.ts stops the web server and worker, then embedded PostgreSQL, on SIGTERM.
-    gracefulShutdown: { signal: "SIGTERM", timeout: 15_000 },
-  },
+    {
+      // Same command with sign-in on: a fresh instance that asks for its first account.
+      command: "node --import tsx server/cli/start.ts",
+      url: `${authBaseURL}/api/health`,
+      env: {
+        PORT: String(authPort),
+        SCALEBOARD_DATA_DIR: authDataDir,
+        DATABASE_URL: "",
+        SCALEBOARD_AUTH: "on",
+        // Auth on listens on 0.0.0.0 by default; the tests only need loopback.
+        HOST: "127.0.0.1",
+        SCALEBOARD_WORKERS: "0",
+        SCALEBOARD_PUBLIC_URL: "",
+        SIGNUP: "",
+        BETTER_AUTH_SECRET: "e2e-test-secret-0123456789abcdefghijklmn",
+        NEXT_TELEMETRY_DISABLED: "1",
+      },
+      timeout: 180_000,
+      reuseExistingServer: false,
+      stdout: process.env.E2E_SERVER_LOG ? "pipe" : "ignore",
+      stderr: "pipe",
+      gracefulShutdown: { signal: "SIGTERM", timeout: 15_000 },
+    },
+  ],
 });

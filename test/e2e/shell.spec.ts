@@ -36,6 +36,9 @@ test("home page renders the shell and the empty state", async ({ page }) => {
   await page.goto("/");
   await expect(page).toHaveTitle("Scaleboard");
   await expect(page.getByRole("heading", { level: 1, name: "Projects" })).toBeVisible();
+  // This server runs with sign-in off (embedded database, SCALEBOARD_AUTH unset): the shell says so.
+  await expect(page.getByTestId("local-mode-banner")).toBeVisible();
+  await expect(page.getByTestId("local-mode-banner")).toContainText("Local single-user mode");
 
   const nav = page.getByRole("navigation", { name: "Main" });
   await expect(nav.getByRole("link", { name: "Projects" })).toHaveAttribute("href", "/");
