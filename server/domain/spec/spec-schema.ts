@@ -57,8 +57,7 @@ export const ZNamesDataset = z.strictObject({
 
 export const ZDataset = z.discriminatedUnion("kind", [ZTeacherDataset, ZSpiralsDataset, ZParityDataset, ZCsvDataset, ZIrisDataset, ZNamesDataset], {
     message: "dataset.kind must be one of teacher, spirals, parity, csv, iris, names",
-  })
-  .and(z.object({}));
+});
 export type Dataset = z.infer<typeof ZDataset>;
 
 export const ZValidation = z.strictObject({ fraction: fraction.default(0.2) });
@@ -229,6 +228,8 @@ export type Sweep = z.infer<typeof ZSweep>;
 // ---------- the spec ----------
 
 export const ZSpec = z.strictObject({
+  /** Editors: the JSON Schema this file follows (ignored by Scaleboard). */
+  $schema: z.string().optional(),
   /** Project (created if missing) and experiment name: together they identify the experiment. */
   project: z.string().trim().min(1).max(100),
   experiment: z.string().trim().min(1).max(100).regex(/^[\w.-][\w .-]*$/, "use letters, digits, spaces, dots, dashes and underscores"),

@@ -1,0 +1,129 @@
+import { type Document, LineCounter, parseDocument } from "yaml";
+import { z } from "zod";
+import { isPlainObject, setPath, type PlainObject } from "./config-paths.ts";
+import { didYouMean, formatPath, locate, SpecError, type SpecIssue } from "./spec-issue.ts";
+import { ZSpec, type Spec } from "./spec-schema.ts";
+import { firstValue, flattenParameters, type SweepParameter } from "./sweep-parameters.ts";
+
+export const MAX_SPEC_BYTES = 1_000_000;
+
+export type ParsedSpec = {
+  spec: Spec;
+  /** The spec as written (plain JSON), before defaults: cells are built from it. */
+  raw: PlainObject;
+  fileName: string;
+  source: string;
+  format: "yaml" | "json";
+  parameters: SweepParameter[];
+  zipGroups: SweepParameter[][];
+  locate: (path: readonly (string | number)[], atKey?: boolean) => { line: number | null; column: number | null };
+};
+
+let knownKeys: string[] | undefined;
+/** Every setting name the schema knows, for did-you-mean suggestions. */
+function schemaKeys(): string[] {
+  if (knownKeys) return knownKeys;
+  const names = new Set<string>();
+  const visit = (node: unknown) => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!isPlainObject(node)) return;
+    if (isPlainObject(node.properties)) for (const key of Object.keys(node.properties)) names.add(key);
+    Object.values(node).forEach(visit);
+  };
+  visit(z.toJSONSchema(ZSpec, { io: "input", unrepresentable: "any" }));
+  knownKeys = [...names];
+  return knownKeys;
+}
+
+function sweepParameters(raw: PlainObject): { parameters: SweepParameter[]; zipGroups: SweepParameter[][] } {
+  const sweep = raw.sweep;
+  if (!isPlainObject(sweep)) return { parameters: [], zipGroups: [] };
+  const parameters = flattenParameters(sweep.parameters, ["sweep", "parameters"]);
+  const zipGroups = Array.isArray(sweep.zip) ? sweep.zip.map((group, index) => flattenParameters(group, ["sweep", "zip", index])) : [];
+  return { parameters, zipGroups };
+}
+
+/** A zod issue as a located spec issue; values that came from a sweep are blamed on the sweep entry. */
+export function zodIssuesToSpecIssues(
+  issues: readonly z.core.$ZodIssue[],
+  locateIn: ParsedSpec["locate"],
+  swept: readonly SweepParameter[] = [],
+): SpecIssue[] {
+  const out: SpecIssue[] = [];
+  for (const issue of issues) {
+    const path = issue.path.filter((part): part is string | number => typeof part !== "symbol");
+    const dotted = path.filter((part) => typeof part === "string").join(".");
+    const sweptFrom = swept.find((parameter) => dotted === parameter.path || dotted.startsWith(`${parameter.path}.`));
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        const suggestion = didYouMean(key, schemaKeys());
+        const message = `unknown key "${key}"${suggestion ? `; did you mean "${suggestion}"?` : ""}`;
+        const sweptKey = swept.find((parameter) => parameter.path === (dotted ? `${dotted}.${key}` : key));
+        if (sweptKey) out.push({ path: formatPath(sweptKey.specPath), message: `${sweptKey.path}: ${message}`, ...locateIn(sweptKey.specPath, true) });
+        else out.push({ path: formatPath([...path, key]), message, ...locateIn([...path, key], true) });
+      }
+    } else if (sweptFrom) {
+      out.push({ path: formatPath(sweptFrom.specPath), message: `${sweptFrom.path}: ${issue.message}`, ...locateIn(sweptFrom.specPath, true) });
+    } else {
+      out.push({ path: formatPath(path), message: issue.message, ...locateIn(path) });
+    }
+  }
+  return out;
+}
+
+function yamlIssues(doc: Document, lineCounter: LineCounter): SpecIssue[] {
+  return [...doc.errors, ...doc.warnings].map((error) => {
+    const position = error.linePos?.[0] ?? (error.pos ? lineCounter.linePos(error.pos[0]) : null);
+    const firstLine = error.message.split("\n")[0] ?? error.message;
+    return {
+      path: "",
+      message: `YAML: ${firstLine.replace(/ at line \d+, column \d+:?$/, "")}`,
+      line: position?.line ?? null,
+      column: position?.col ?? null,
+    };
+  });
+}
+
+/**
+ * Parses and validates a spec (YAML or JSON). Every problem found is reported at once, each
+ * with its file:line:column and path; throws SpecError when there is any.
+ */
+export function parseSpec(source: string, fileName = "spec.yaml"): ParsedSpec {
+  if (Buffer.byteLength(source) > MAX_SPEC_BYTES) {
+    throw new SpecError([{ path: "", message: `the spec is larger than ${MAX_SPEC_BYTES / 1_000_000} MB`, line: 1, column: 1 }], fileName);
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  const locateIn: ParsedSpec["locate"] = (path, atKey = false) => locate(doc, lineCounter, path, atKey);
+  const syntax = yamlIssues(doc, lineCounter);
+  if (syntax.length) throw new SpecError(syntax, fileName);
+
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new SpecError([{ path: "", message: `YAML: ${error instanceof Error ? error.message : String(error)}`, line: 1, column: 1 }], fileName);
+  }
+  if (!isPlainObject(raw)) {
+    throw new SpecError([{ path: "", message: "a spec is a mapping of settings (project, experiment, dataset, model, training, ...)", line: 1, column: 1 }], fileName);
+  }
+
+  const { parameters, zipGroups } = sweepParameters(raw);
+  const probe = structuredClone(raw);
+  const issues: SpecIssue[] = [];
+  for (const parameter of [...parameters, ...zipGroups.flat()]) {
+    const value = firstValue(parameter.source);
+    if (value === undefined) continue;
+    try {
+      setPath(probe, parameter.path, value);
+    } catch (error) {
+      issues.push({ path: formatPath(parameter.specPath), message: (error as Error).message, ...locateIn(parameter.specPath, true) });
+    }
+  }
+  const result = ZSpec.safeParse(probe);
+  if (!result.success) issues.push(...zodIssuesToSpecIssues(result.error.issues, locateIn, [...parameters, ...zipGroups.flat()]));
+  if (issues.length || !result.success) throw new SpecError(issues, fileName);
+
+  const format = /\.json$/i.test(fileName) || source.trimStart().startsWith("{") ? "json" : "yaml";
+  return { spec: result.data, raw, fileName, source, format, parameters, zipGroups, locate: locateIn };
+}
