@@ -1,4 +1,6 @@
 import { apiKeyRouter } from "./routers/api-key.ts";
+import { experimentRouter } from "./routers/experiment.ts";
+import { specRouter } from "./routers/spec.ts";
 import { healthRouter } from "./routers/health.ts";
 import { inviteRouter } from "./routers/invite.ts";
 import { projectRouter } from "./routers/project.ts";
@@ -13,6 +15,8 @@ export const appRouter = router({
   invite: inviteRouter,
   apiKey: apiKeyRouter,
   project: projectRouter,
+  experiment: experimentRouter,
+  spec: specRouter,
 });
 
 export type AppRouter = typeof appRouter;

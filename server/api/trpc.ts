@@ -5,7 +5,9 @@ import type { Db } from "../db.ts";
 import type { Actor } from "../domain/access/actor.ts";
 import { resolveProjectAccess, resolveTeamAccess } from "../domain/access/resolve-team-access.ts";
 import { APP_ERROR_CODES, AppError } from "../domain/app-error.ts";
+import { SpecError } from "../domain/spec/spec-issue.ts";
 import type { ApiKeyScope, Role } from "../generated/prisma/enums.ts";
+import type { RunQueue } from "../queue/boss.ts";
 
 export type TRPCContext = {
   db: Db;
@@ -15,7 +17,11 @@ export type TRPCContext = {
   crossSite: boolean;
   authError: string | null;
   authMode: "on" | "off";
+  /** The run queue (pg-boss), started on first use. */
+  queue: () => Promise<RunQueue>;
 };
+
+const noQueue = () => Promise.reject(new Error("no run queue in this context"));
 
 export function createTRPCContext(options: {
   db: Db;
@@ -24,6 +30,7 @@ export function createTRPCContext(options: {
   crossSite?: boolean;
   authError?: string | null;
   authMode?: "on" | "off";
+  queue?: () => Promise<RunQueue>;
 }): TRPCContext {
   return {
     db: options.db,
@@ -32,6 +39,7 @@ export function createTRPCContext(options: {
     crossSite: options.crossSite ?? false,
     authError: options.authError ?? null,
     authMode: options.authMode ?? "on",
+    queue: options.queue ?? noQueue,
   };
 }
 
@@ -39,7 +47,8 @@ const t = initTRPC.context<TRPCContext>().create({
   transformer: superjson,
   errorFormatter({ shape, error }) {
     const zodError = error.cause instanceof ZodError ? z.flattenError(error.cause) : null;
-    return { ...shape, data: { ...shape.data, stack: undefined, zodError } };
+    const specIssues = error.cause instanceof SpecError ? error.cause.issues : null;
+    return { ...shape, data: { ...shape.data, stack: undefined, zodError, specIssues } };
   },
 });
 
@@ -49,6 +58,9 @@ const appErrors = t.middleware(async ({ next }) => {
   if (!result.ok && result.error.cause instanceof AppError) {
     const cause = result.error.cause;
     throw new TRPCError({ code: APP_ERROR_CODES[cause.code].trpc, message: cause.message, cause });
+  }
+  if (!result.ok && result.error.cause instanceof SpecError) {
+    throw new TRPCError({ code: "BAD_REQUEST", message: result.error.cause.message, cause: result.error.cause });
   }
   return result;
 });
@@ -98,6 +110,21 @@ export function projectProcedure(access: ProcedureAccess) {
   return authedProcedure.input(z.object({ projectId: z.string().min(1) })).use(async ({ ctx, input, next }) => {
     const project = await resolveProjectAccess(ctx.db, ctx.actor, input.projectId, access.role, access.keyScopes);
     return next({ ctx: { project } });
+  });
+}
+
+/** Procedures on one experiment, checked through the team that owns its project. */
+export function experimentProcedure(access: ProcedureAccess) {
+  return authedProcedure.input(z.object({ experimentId: z.string().min(1) })).use(async ({ ctx, input, next }) => {
+    const experiment = await ctx.db.experiment.findUnique({ where: { id: input.experimentId }, select: { projectId: true } });
+    if (!experiment) throw new TRPCError({ code: "NOT_FOUND", message: "Experiment not found" });
+    try {
+      const project = await resolveProjectAccess(ctx.db, ctx.actor, experiment.projectId, access.role, access.keyScopes);
+      return next({ ctx: { project, experimentId: input.experimentId } });
+    } catch (error) {
+      if (error instanceof AppError && error.code === "NOT_FOUND") throw new TRPCError({ code: "NOT_FOUND", message: "Experiment not found" });
+      throw error;
+    }
   });
 }
 

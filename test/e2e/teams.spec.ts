@@ -10,7 +10,11 @@ import { expect, request, test, type Browser, type BrowserContext, type Locator,
 
 const authPort = process.env.E2E_AUTH_PORT;
 if (!authPort) throw new Error("E2E_AUTH_PORT is not set: run these tests through playwright.config.ts");
-const authBase = `http://127.0.0.1:${authPort}`;
+// The address `npm start` prints ("Scaleboard is running at http://localhost:PORT"). Not 127.0.0.1:
+// without SCALEBOARD_PUBLIC_URL, better-auth trusts only the origin of the URL Next.js hands the
+// route handler, which is always http://localhost:PORT, and answers 403 "Invalid origin" to a
+// sign-up or sign-in sent from any other origin.
+const authBase = `http://localhost:${authPort}`;
 
 const ADMIN = { name: "Ada Admin", email: "ada@example.com", password: "ada-correct-horse-1" };
 const VIEWER = { name: "Vic Viewer", email: "vic@example.com", password: "vic-battery-staple-2" };
@@ -38,6 +42,7 @@ function expectRefusal(status: number, url: string) {
 
 /** The errors left once each announced refusal has excused at most one matching failed-resource line. */
 function unexpectedErrors(): string[] {
+  if (process.env.E2E_DEBUG_ERRORS) console.log(JSON.stringify(browserErrors));
   const pending = [...expectedErrors];
   return browserErrors
     .filter((error) => {
@@ -79,7 +84,7 @@ async function openSettings(page: Page) {
 /** Creates an invite link for `role` on the admin's open settings page and returns it. */
 async function createInvite(page: Page, role: "viewer" | "editor" | "admin", previous: string | null): Promise<string> {
   const invites = page.getByTestId("invites");
-  await invites.getByLabel("Role", { exact: true }).selectOption(role);
+  await invites.getByRole("combobox", { name: "Role", exact: true }).selectOption(role);
   await (await hydrated(invites.getByRole("button", { name: "Create invite link" }))).click();
   const shown = invites.getByTestId("invite-link");
   await expect(shown).toHaveText(new RegExp(`^${authBase.replaceAll(".", "\\.")}/invite/\\S+$`));
@@ -273,8 +278,8 @@ test.describe("teams with sign-in on", () => {
     const keys = page.getByTestId("api-keys");
     await expect(keys.getByTestId("api-key-row")).toHaveCount(0);
     const create = await hydrated(keys.getByRole("button", { name: "Create key" }));
-    await keys.getByLabel("Name", { exact: true }).fill("e2e full key");
-    await keys.getByLabel("Scope").selectOption("full");
+    await keys.getByRole("textbox", { name: "Name", exact: true }).fill("e2e full key");
+    await keys.getByRole("combobox", { name: "Scope", exact: true }).selectOption("full");
     await create.click();
     const shown = keys.getByTestId("new-api-key");
     await expect(shown).toHaveText(/^sb_[A-Za-z0-9]{8}_\S{20,}$/);

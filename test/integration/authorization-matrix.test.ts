@@ -6,6 +6,7 @@ import { createTRPCContext } from "../../server/api/trpc.ts";
 import type { Actor } from "../../server/domain/access/actor.ts";
 import { createInvite } from "../../server/domain/invite/create-invite.ts";
 import { createApiKey } from "../../server/domain/api-key/create-api-key.ts";
+import { startProducerQueue, type RunQueue } from "../../server/queue/boss.ts";
 import { createTeamWith, createUser, keyActor, userActor } from "../helpers/actors.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
@@ -18,12 +19,23 @@ const ACTORS = ["anonymous", "viewer", "editor", "admin", "outsider", "key:inges
 type ActorName = (typeof ACTORS)[number];
 
 let database: TestDatabase;
+let queue: { queue: RunQueue; stop: () => Promise<void> };
 beforeAll(async () => {
   database = await createTestDatabase();
+  queue = await startProducerQueue(database.url);
 });
 afterAll(async () => {
+  await queue.stop();
   await database.drop();
 });
+
+const SPEC = (experiment: string) => `project: Matrix
+experiment: ${experiment}
+dataset: { kind: teacher, inputs: 4 }
+model: { family: mlp, width: 8 }
+training: { optimizer: { lr: 0.01 }, budget: { steps: 10 } }
+sweep: { parameters: { model.width: [4, 8] } }
+`;
 
 type Fixture = Awaited<ReturnType<typeof buildFixture>>;
 
@@ -36,6 +48,10 @@ async function buildFixture() {
   const project = await db.project.create({ data: { teamId: team.id, name: "Scaling", slug: `scaling-${randomBytes(3).toString("hex")}` }, select: { id: true } });
   const invite = await createInvite(db, team.id, admin!.id, { role: "viewer", expiresInHours: 24 });
   const key = await createApiKey(db, team.id, admin!.id, { name: "existing", scope: "ingest" });
+  const experiment = await db.experiment.create({ data: { projectId: project.id, name: "exp" }, select: { id: true } });
+  for (const version of [1, 2]) {
+    await db.specVersion.create({ data: { experimentId: experiment.id, version, source: SPEC(`v${version}`), resolved: {}, sourceHash: `h${version}` } });
+  }
   const actors: Record<ActorName, Actor | null> = {
     anonymous: null,
     viewer: userActor(viewer!.id),
@@ -46,7 +62,7 @@ async function buildFixture() {
     "key:worker": await keyActor(db, team.id, admin!.id, "worker"),
     "key:full": await keyActor(db, team.id, admin!.id, "full"),
   };
-  return { team, otherTeam, project, users: { viewer: viewer!, editor: editor!, admin: admin!, outsider: outsider! }, invite, key, actors };
+  return { team, otherTeam, project, experiment, users: { viewer: viewer!, editor: editor!, admin: admin!, outsider: outsider! }, invite, key, actors };
 }
 
 const EVERYONE = ACTORS;
@@ -55,7 +71,7 @@ const TEAM_READERS: ActorName[] = ["viewer", "editor", "admin", "key:full"];
 const TEAM_EDITORS: ActorName[] = ["editor", "admin", "key:full"];
 const TEAM_ADMINS: ActorName[] = ["admin"];
 
-type Entry = { input: (fixture: Fixture) => unknown; allow: readonly ActorName[]; scope?: "team" | "project" };
+type Entry = { input: (fixture: Fixture) => unknown; allow: readonly ActorName[]; scope?: "team" | "project" | "experiment" };
 
 const MATRIX: Record<string, Entry> = {
   "health.status": { input: () => undefined, allow: EVERYONE },
@@ -78,13 +94,20 @@ const MATRIX: Record<string, Entry> = {
   "apiKey.revoke": { input: (f) => ({ teamId: f.team.id, keyId: f.key.apiKey.id }), allow: TEAM_ADMINS, scope: "team" },
   "project.list": { input: (f) => ({ teamId: f.team.id }), allow: TEAM_READERS, scope: "team" },
   "project.get": { input: (f) => ({ projectId: f.project.id }), allow: TEAM_READERS, scope: "project" },
+  "experiment.list": { input: (f) => ({ projectId: f.project.id }), allow: TEAM_READERS, scope: "project" },
+  "spec.validate": { input: () => ({ source: SPEC("x") }), allow: ["viewer", "editor", "admin", "outsider", "key:ingest", "key:worker", "key:full"] },
+  "spec.plan": { input: (f) => ({ teamId: f.team.id, source: SPEC("planned") }), allow: TEAM_READERS, scope: "team" },
+  "spec.applySpec": { input: (f) => ({ teamId: f.team.id, source: SPEC(`applied-${randomBytes(3).toString("hex")}`) }), allow: TEAM_EDITORS, scope: "team" },
+  "spec.versions": { input: (f) => ({ experimentId: f.experiment.id }), allow: TEAM_READERS, scope: "experiment" },
+  "spec.get": { input: (f) => ({ experimentId: f.experiment.id, version: 1 }), allow: TEAM_READERS, scope: "experiment" },
+  "spec.diff": { input: (f) => ({ experimentId: f.experiment.id, from: 1, to: 2 }), allow: TEAM_READERS, scope: "experiment" },
   "project.create": { input: (f) => ({ teamId: f.team.id, name: `New ${randomBytes(3).toString("hex")}` }), allow: TEAM_EDITORS, scope: "team" },
 };
 
 const procedures = Object.keys(appRouter._def.procedures).sort();
 
 function call(actor: Actor | null, path: string, input: unknown): Promise<unknown> {
-  const caller = createCaller(createTRPCContext({ db: database.db, actor })) as unknown as Record<string, Record<string, (input: unknown) => Promise<unknown>>>;
+  const caller = createCaller(createTRPCContext({ db: database.db, actor, queue: async () => queue.queue })) as unknown as Record<string, Record<string, (input: unknown) => Promise<unknown>>>;
   const [namespace, name] = path.split(".");
   return caller[namespace!]![name!]!(input);
 }
@@ -132,7 +155,8 @@ describe("authorization matrix", () => {
     for (const [path, entry] of Object.entries(MATRIX)) {
       if (!entry.scope) continue;
       const real = entry.input(fixture) as Record<string, unknown>;
-      const missing = { ...real, ...(entry.scope === "team" ? { teamId: "does-not-exist" } : { projectId: "does-not-exist" }) };
+      const missingKey = { team: "teamId", project: "projectId", experiment: "experimentId" }[entry.scope];
+      const missing = { ...real, [missingKey]: "does-not-exist" };
       const asOutsider = await outcome(call(fixture.actors.outsider, path, real));
       const forMissing = await outcome(call(fixture.actors.outsider, path, missing));
       expect(asOutsider, path).toEqual(forMissing);

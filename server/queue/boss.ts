@@ -1,0 +1,49 @@
+import { PgBoss, fromPrisma } from "pg-boss";
+import { z } from "zod";
+
+/** The queue of runs to train. A job's payload is only the run id; the run row holds the truth. */
+export const TRAIN_QUEUE = "train-run";
+export const ZTrainJob = z.object({ runId: z.string().min(1) });
+export type TrainJob = z.infer<typeof ZTrainJob>;
+
+export type TransactionLike = Parameters<typeof fromPrisma>[0];
+
+/** What the domain needs from the queue: enqueue runs inside the caller's transaction. */
+export type RunQueue = {
+  enqueueRuns(tx: TransactionLike, runs: { runId: string; priority: number }[]): Promise<void>;
+};
+
+/**
+ * A pg-boss instance for producers (web server, CLI): it installs or migrates pg-boss's schema
+ * and creates the queue, but does no maintenance (workers do).
+ */
+export async function startProducerQueue(databaseUrl: string): Promise<{ boss: PgBoss; queue: RunQueue; stop: () => Promise<void> }> {
+  const boss = new PgBoss({ connectionString: databaseUrl, supervise: false, schedule: false, max: 2 });
+  boss.on("error", (error) => console.error(`queue: ${error instanceof Error ? error.message : String(error)}`));
+  await boss.start();
+  await ensureTrainQueue(boss);
+  return { boss, queue: queueOf(boss), stop: () => boss.stop({ graceful: false, close: true }) };
+}
+
+export async function ensureTrainQueue(boss: PgBoss): Promise<void> {
+  const existing = await boss.getQueue(TRAIN_QUEUE);
+  if (!existing) {
+    await boss
+      .createQueue(TRAIN_QUEUE, { policy: "exclusive", heartbeatSeconds: 30, retryLimit: 0, expireInSeconds: 24 * 3600 })
+      .catch(async (error: unknown) => {
+        // Another process created it at the same moment.
+        if (!(await boss.getQueue(TRAIN_QUEUE))) throw error;
+      });
+  }
+}
+
+export function queueOf(boss: PgBoss): RunQueue {
+  return {
+    async enqueueRuns(tx, runs) {
+      const db = fromPrisma(tx);
+      for (const run of runs) {
+        await boss.send(TRAIN_QUEUE, { runId: run.runId } satisfies TrainJob, { singletonKey: run.runId, priority: run.priority, db });
+      }
+    },
+  };
+}
