@@ -42,7 +42,6 @@ function expectRefusal(status: number, url: string) {
 
 /** The errors left once each announced refusal has excused at most one matching failed-resource line. */
 function unexpectedErrors(): string[] {
-  if (process.env.E2E_DEBUG_ERRORS) console.log(JSON.stringify(browserErrors));
   const pending = [...expectedErrors];
   return browserErrors
     .filter((error) => {

@@ -1,0 +1,14 @@
+import { z } from "zod";
+import { ZSpec } from "./spec-schema.ts";
+
+/** The JSON Schema of a spec as a user writes it (defaults optional), generated from the zod schema. */
+export function specJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(ZSpec, { io: "input", unrepresentable: "any", target: "draft-7" }) as Record<string, unknown>;
+  return {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    $id: "https://scaleboard.dev/spec.schema.json",
+    title: "Scaleboard experiment spec",
+    description: "One experiment: dataset, model, training, runner and sweep. See examples/ in the Scaleboard repository.",
+    ...Object.fromEntries(Object.entries(schema).filter(([key]) => key !== "$schema")),
+  };
+}
