@@ -1,5 +1,6 @@
 import { apiKeyRouter } from "./routers/api-key.ts";
 import { experimentRouter } from "./routers/experiment.ts";
+import { runRouter } from "./routers/run.ts";
 import { specRouter } from "./routers/spec.ts";
 import { healthRouter } from "./routers/health.ts";
 import { inviteRouter } from "./routers/invite.ts";
@@ -17,6 +18,7 @@ export const appRouter = router({
   project: projectRouter,
   experiment: experimentRouter,
   spec: specRouter,
+  run: runRouter,
 });
 
 export type AppRouter = typeof appRouter;

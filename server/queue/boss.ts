@@ -47,3 +47,13 @@ export function queueOf(boss: PgBoss): RunQueue {
     },
   };
 }
+
+type RawExecutor = { $queryRaw<T = unknown>(query: TemplateStringsArray, ...values: unknown[]): Promise<T> };
+
+/** Takes runs' not-yet-started jobs off the queue, inside the caller's transaction. */
+export async function cancelQueuedJobs(tx: RawExecutor, runIds: string[]): Promise<void> {
+  if (runIds.length === 0) return;
+  const [installed] = await tx.$queryRaw<{ present: boolean }[]>`SELECT to_regclass('pgboss.job') IS NOT NULL AS present`;
+  if (!installed?.present) return;
+  await tx.$queryRaw`UPDATE pgboss.job SET state = 'cancelled', completed_on = now() WHERE name = ${TRAIN_QUEUE} AND singleton_key = ANY(${runIds}) AND state < 'active' RETURNING id`;
+}

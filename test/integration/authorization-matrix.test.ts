@@ -62,7 +62,9 @@ async function buildFixture() {
     "key:worker": await keyActor(db, team.id, admin!.id, "worker"),
     "key:full": await keyActor(db, team.id, admin!.id, "full"),
   };
-  return { team, otherTeam, project, experiment, users: { viewer: viewer!, editor: editor!, admin: admin!, outsider: outsider! }, invite, key, actors };
+  const run = await db.run.create({ data: { experimentId: experiment.id, name: "r", cellHash: randomBytes(8).toString("hex"), config: {} }, select: { id: true } });
+  await db.runLog.create({ data: { runId: run.id, line: "hello" } });
+  return { team, otherTeam, project, experiment, run, users: { viewer: viewer!, editor: editor!, admin: admin!, outsider: outsider! }, invite, key, actors };
 }
 
 const EVERYONE = ACTORS;
@@ -71,7 +73,7 @@ const TEAM_READERS: ActorName[] = ["viewer", "editor", "admin", "key:full"];
 const TEAM_EDITORS: ActorName[] = ["editor", "admin", "key:full"];
 const TEAM_ADMINS: ActorName[] = ["admin"];
 
-type Entry = { input: (fixture: Fixture) => unknown; allow: readonly ActorName[]; scope?: "team" | "project" | "experiment" };
+type Entry = { input: (fixture: Fixture) => unknown; allow: readonly ActorName[]; scope?: "team" | "project" | "experiment" | "run" };
 
 const MATRIX: Record<string, Entry> = {
   "health.status": { input: () => undefined, allow: EVERYONE },
@@ -101,6 +103,10 @@ const MATRIX: Record<string, Entry> = {
   "spec.versions": { input: (f) => ({ experimentId: f.experiment.id }), allow: TEAM_READERS, scope: "experiment" },
   "spec.get": { input: (f) => ({ experimentId: f.experiment.id, version: 1 }), allow: TEAM_READERS, scope: "experiment" },
   "spec.diff": { input: (f) => ({ experimentId: f.experiment.id, from: 1, to: 2 }), allow: TEAM_READERS, scope: "experiment" },
+  "run.list": { input: (f) => ({ experimentId: f.experiment.id }), allow: TEAM_READERS, scope: "experiment" },
+  "run.cancel": { input: (f) => ({ runId: f.run.id }), allow: TEAM_EDITORS, scope: "run" },
+  "run.cancelExperiment": { input: (f) => ({ experimentId: f.experiment.id }), allow: TEAM_EDITORS, scope: "experiment" },
+  "run.logs": { input: (f) => ({ runId: f.run.id }), allow: TEAM_READERS, scope: "run" },
   "project.create": { input: (f) => ({ teamId: f.team.id, name: `New ${randomBytes(3).toString("hex")}` }), allow: TEAM_EDITORS, scope: "team" },
 };
 
@@ -155,7 +161,7 @@ describe("authorization matrix", () => {
     for (const [path, entry] of Object.entries(MATRIX)) {
       if (!entry.scope) continue;
       const real = entry.input(fixture) as Record<string, unknown>;
-      const missingKey = { team: "teamId", project: "projectId", experiment: "experimentId" }[entry.scope];
+      const missingKey = { team: "teamId", project: "projectId", experiment: "experimentId", run: "runId" }[entry.scope];
       const missing = { ...real, [missingKey]: "does-not-exist" };
       const asOutsider = await outcome(call(fixture.actors.outsider, path, real));
       const forMissing = await outcome(call(fixture.actors.outsider, path, missing));

@@ -1,6 +1,6 @@
 import type { Db } from "../../db.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
-import type { RunQueue } from "../../queue/boss.ts";
+import { cancelQueuedJobs, type RunQueue } from "../../queue/boss.ts";
 import { slugify } from "../team/create-team.ts";
 import type { Cell } from "./expand-sweep.ts";
 import type { ParsedSpec } from "./parse-spec.ts";
@@ -112,7 +112,7 @@ export async function applySpec(
         const queued = plan.remove.filter((run) => run.status === "queued").map((run) => run.runId);
         if (queued.length) {
           await tx.run.updateMany({ where: { id: { in: queued }, status: "queued" }, data: { status: "canceled", finishedAt: new Date(), error: "removed from the spec (--prune)" } });
-          await tx.$executeRaw`UPDATE pgboss.job SET state = 'cancelled', completed_on = now() WHERE name = 'train-run' AND singleton_key = ANY(${queued}) AND state < 'active'`;
+          await cancelQueuedJobs(tx, queued);
           canceled.push(...queued);
         }
       }
