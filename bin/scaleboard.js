@@ -9,6 +9,11 @@ const commands = {
   dev: ["server/cli/start.ts", "--dev"],
   migrate: ["server/cli/migrate.ts"],
   worker: ["worker/main.ts"],
+  plan: ["server/cli/main.ts", "plan"],
+  apply: ["server/cli/main.ts", "apply"],
+  status: ["server/cli/main.ts", "status"],
+  cancel: ["server/cli/main.ts", "cancel"],
+  logs: ["server/cli/main.ts", "logs"],
 };
 
 const [command, ...rest] = process.argv.slice(2);
@@ -18,10 +23,17 @@ if (!command || command === "help" || command === "--help" || !(command in comma
   console.log(`Usage: scaleboard <command>
 
 Commands:
-  start     start the database (embedded when DATABASE_URL is unset), web app and a worker
-  dev       the same with the Next.js dev server (reloads on change)
-  migrate   apply pending database migrations
-  worker    run a worker process [--name NAME] [--slots N]`);
+  plan FILE            show what applying a spec would change
+  apply FILE           apply it (--yes, --retry-failed, --prune, --force)
+  status [EXPERIMENT]  experiments, or one experiment's runs with live progress
+  cancel RUN|EXP       cancel a run or an experiment's runs
+  logs RUN [--follow]  a run's log
+  start                start the database (embedded when DATABASE_URL is unset), web app and a worker
+  dev                  the same with the Next.js dev server (reloads on change)
+  migrate              apply pending database migrations
+  worker               run a worker process [--name NAME] [--slots N]
+
+Every spec command takes --json, --server URL (API key in SCALEBOARD_API_KEY) and --team SLUG.`);
   process.exit(command && command !== "help" && command !== "--help" ? 2 : 0);
 }
 

@@ -36,6 +36,12 @@ export function createAuth(db: Db, env: Env) {
     secret: env.BETTER_AUTH_SECRET ?? "scaleboard-local-mode-secret-not-used-for-sessions",
     ...(env.SCALEBOARD_PUBLIC_URL ? { baseURL: env.SCALEBOARD_PUBLIC_URL } : {}),
     database: prismaAdapter(db, { provider: "postgresql" }),
+    // Without a public URL, the origin to trust is the host the browser used (next start reports
+    // localhost in request.url whatever address was used): the same rule as tRPC's isCrossSite.
+    trustedOrigins: async (request) => {
+      const hosts = [request?.headers.get("x-forwarded-host"), request?.headers.get("host")].filter((host): host is string => Boolean(host));
+      return [...(env.SCALEBOARD_PUBLIC_URL ? [new URL(env.SCALEBOARD_PUBLIC_URL).origin] : []), ...hosts.flatMap((host) => [`http://${host}`, `https://${host}`])];
+    },
     emailAndPassword: { enabled: true, minPasswordLength: 8, autoSignIn: true },
     socialProviders: {
       ...(providers.github ? { github: { clientId: env.GITHUB_CLIENT_ID!, clientSecret: env.GITHUB_CLIENT_SECRET! } } : {}),
