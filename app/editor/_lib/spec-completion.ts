@@ -1,5 +1,5 @@
 import type { Completion, CompletionContext, CompletionResult } from "@codemirror/autocomplete";
-import type { EditorView } from "@codemirror/view";
+import type { Text } from "@codemirror/state";
 import specSchema from "../../../spec.schema.json";
 
 /**
@@ -120,8 +120,7 @@ function shapeOf(text: string): LineShape | null {
  * The path of the block mapping whose keys start at `column` on line `lineNumber`, and that
  * mapping's other keys (with their values, to tell `model.family: mlp` from the other families).
  */
-function blockContext(view: EditorView, lineNumber: number, column: number, lineIsItem: boolean) {
-  const doc = view.state.doc;
+function blockContext(doc: Text, lineNumber: number, column: number, lineIsItem: boolean) {
   const path: Segment[] = [];
   const siblings = new Map<string, string>();
   let current = column;
@@ -187,8 +186,8 @@ type Place =
   | { kind: "value"; path: Segment[]; from: number; prefix: string };
 
 /** Where the cursor is: typing a key of some mapping, or the value of some key. */
-function placeAt(view: EditorView, pos: number): Place | null {
-  const line = view.state.doc.lineAt(pos);
+function placeAt(doc: Text, pos: number): Place | null {
+  const line = doc.lineAt(pos);
   const before = line.text.slice(0, pos - line.from);
   if (/(^|\s)#/.test(before)) return null;
 
@@ -214,11 +213,9 @@ function placeAt(view: EditorView, pos: number): Place | null {
   if (quote) return null;
 
   const lineShape = /^( *)((?:-(?: +|$))?)/.exec(line.text);
-  const lineIndent = lineShape?.[1]?.length ?? 0;
   const lineIsItem = Boolean(lineShape?.[2]);
   const keyColumn = Math.min(lineShape?.[0].length ?? 0, before.length);
-  const block = blockContext(view, line.number, lineIsItem ? keyColumn : keyColumn, lineIsItem);
-  if (lineIsItem && lineIndent >= 0 && block.path[0] !== ITEM) block.path.unshift(ITEM);
+  const block = blockContext(doc, line.number, keyColumn, lineIsItem);
 
   const path: Segment[] = [...block.path];
   for (const open of stack) {
@@ -228,7 +225,7 @@ function placeAt(view: EditorView, pos: number): Place | null {
   const innermost = stack[stack.length - 1];
   if (innermost?.open === "[") {
     const prefix = /[\w./$-]*$/.exec(before)?.[0] ?? "";
-    return { kind: "value", path: path.slice(0, -1), from: pos - prefix.length, prefix };
+    return { kind: "value", path, from: pos - prefix.length, prefix };
   }
 
   const segment = stack.length ? before.slice(segmentStart) : before.slice(keyColumn);
@@ -320,7 +317,7 @@ function valueOptions(place: Extract<Place, { kind: "value" }>): Completion[] {
 
 /** The CodeMirror completion source for spec files. */
 export function specCompletion(context: CompletionContext): CompletionResult | null {
-  const place = placeAt(context.view as EditorView, context.pos);
+  const place = placeAt(context.state.doc, context.pos);
   if (!place) return null;
   if (!context.explicit && place.prefix === "" && place.kind === "key") return null;
   const options = place.kind === "key" ? keyOptions(place) : valueOptions(place);
@@ -329,8 +326,8 @@ export function specCompletion(context: CompletionContext): CompletionResult | n
 }
 
 /** For unit checks: the schema path at a position, with sequence items written `[]`. */
-export function describePlace(view: EditorView, pos: number): string | null {
-  const place = placeAt(view, pos);
+export function describePlace(doc: Text, pos: number): string | null {
+  const place = placeAt(doc, pos);
   if (!place) return null;
   return `${place.kind}:${place.path.map((segment) => (segment === ITEM ? "[]" : segment)).join(".")}`;
 }
