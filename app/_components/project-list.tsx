@@ -1,6 +1,7 @@
 "use client";
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
 import { useState } from "react";
 import { useTRPC } from "../_trpc/react.tsx";
 import { Command, EmptyState } from "./empty-state.tsx";
@@ -71,8 +72,16 @@ export function ProjectList({ teamId, canEdit }: { teamId: string; canEdit: bool
       ) : (
         <ul className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3" data-testid="project-list">
           {projects.data.items.map((project) => (
-            <li key={project.id} className="rounded-xl border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
-              <h2 className="font-medium">{project.name}</h2>
+            <li
+              key={project.id}
+              className="relative rounded-xl border border-slate-200 bg-white p-4 transition-colors focus-within:border-indigo-400 hover:border-indigo-300 dark:border-slate-800 dark:bg-slate-900 dark:hover:border-indigo-700"
+            >
+              <h2 className="font-medium">
+                {/* The link covers the whole card, so the card is one click and one tab stop. */}
+                <Link href={`/projects/${project.id}`} className="rounded after:absolute after:inset-0 after:rounded-xl focus-visible:outline-2 focus-visible:outline-indigo-500">
+                  {project.name}
+                </Link>
+              </h2>
               {project.description ? <p className="mt-1 text-sm text-slate-600 dark:text-slate-400">{project.description}</p> : null}
               <p className="mt-3 text-xs text-slate-500">
                 {project.experimentCount} experiment{project.experimentCount === 1 ? "" : "s"} · updated {project.updatedAt.toLocaleString()}

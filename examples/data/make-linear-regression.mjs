@@ -11,7 +11,8 @@
 // There is no bias term (the true intercept is 0). Deterministic: a seeded mulberry32 PRNG
 // with Box-Muller normals, so rerunning reproduces the committed CSV byte for byte.
 //
-// Run from the repository root:  node examples/data/make-linear-regression.mjs
+// Run:  node examples/data/make-linear-regression.mjs [out.csv]
+// (without an argument it rewrites linear-regression.csv next to this script).
 
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -53,6 +54,6 @@ for (let row = 0; row < ROWS; row++) {
   lines.push([...x, y].join(","));
 }
 
-const out = join(dirname(fileURLToPath(import.meta.url)), "linear-regression.csv");
+const out = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), "linear-regression.csv");
 writeFileSync(out, `${lines.join("\n")}\n`);
 console.log(`wrote ${ROWS} rows to ${out}`);

@@ -29,7 +29,7 @@ type JsonSchema = {
 const ITEM = Symbol("item");
 type Segment = string | typeof ITEM;
 
-const root = specSchema as JsonSchema;
+const root = specSchema as unknown as JsonSchema;
 
 /** The concrete schemas a node stands for: `$ref` resolved, `oneOf`/`anyOf`/`allOf` flattened. */
 function variants(node: JsonSchema, depth = 0): JsonSchema[] {
@@ -46,18 +46,15 @@ function variants(node: JsonSchema, depth = 0): JsonSchema[] {
 }
 
 function childrenAt(nodes: JsonSchema[], segment: Segment): JsonSchema[] {
-  const out: JsonSchema[] = [];
-  for (const node of nodes.flatMap((n) => variants(n))) {
-    if (segment === ITEM) {
-      if (Array.isArray(node.items)) out.push(...node.items);
-      else if (node.items) out.push(node.items);
-    } else {
-      const property = node.properties?.[segment];
-      if (property) out.push(property);
-      else if (typeof node.additionalProperties === "object") out.push(node.additionalProperties);
-    }
-  }
-  return out;
+  const concrete = nodes.flatMap((n) => variants(n));
+  if (segment === ITEM) return concrete.flatMap((node) => (Array.isArray(node.items) ? node.items : node.items ? [node.items] : []));
+  // A named property wins over free-form keys (`range:` in a sweep parameter is not a nested group).
+  const named = concrete.flatMap((node) => {
+    const property = node.properties?.[segment];
+    return property ? [property] : [];
+  });
+  if (named.length) return named;
+  return concrete.flatMap((node) => (typeof node.additionalProperties === "object" ? [node.additionalProperties] : []));
 }
 
 function schemasAt(path: readonly Segment[]): JsonSchema[] {

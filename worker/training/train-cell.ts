@@ -1,0 +1,298 @@
+import os from "node:os";
+import { flopsPerStep, trainingSteps } from "../../server/domain/model-size/count-flops.ts";
+import { assertHeadsDivideDModel, countParams } from "../../server/domain/model-size/count-params.ts";
+import { datasetShape } from "../../server/domain/model-size/dataset-shape.ts";
+import type { CellConfig } from "../../server/domain/spec/spec-schema.ts";
+import { loadBackend, type BackendPreference, type LoadedBackend, type Tf } from "./backend.ts";
+import { prepareData, type PreparedData } from "./datasets.ts";
+import { buildModel, type TrainableModel } from "./models.ts";
+import { createOptimizer, learningRateAt } from "./optimizer.ts";
+import { Random } from "./random.ts";
+
+type Tensor = ReturnType<Tf["tensor"]>;
+
+export type MetricPointOut = { key: string; step: number; value: number; wallTime: number };
+
+/** Everything needed to continue a run where it stopped. Batch order is a function of (seed, step), so no RNG state is needed. */
+export type TrainerState = {
+  step: number;
+  elapsedSeconds: number;
+  variables: { name: string; shape: number[]; values: Float32Array }[];
+  optimizer: { name: string; shape: number[]; values: Float32Array }[];
+  bestValLoss: number | null;
+};
+
+export type TrainHooks = {
+  onPoints?: (points: MetricPointOut[]) => void;
+  onProgress?: (progress: { step: number; totalSteps: number | null; fraction: number; elapsedSeconds: number }) => void;
+  /** Checked every step: true stops training (cancel, shutdown) after a checkpoint. */
+  shouldStop?: () => boolean;
+  checkpointEvery?: { steps?: number; seconds?: number };
+  onCheckpoint?: (state: TrainerState) => void | Promise<void>;
+  resumeFrom?: TrainerState | null;
+};
+
+export type TrainSummary = {
+  paramCount: number;
+  paramCountExpected: number;
+  flopsPerStep: number;
+  totalFlops: number;
+  steps: number;
+  samplesSeen: number;
+  tokensSeen: number | null;
+  wallClockSeconds: number;
+  finalTrainLoss: number | null;
+  finalValLoss: number | null;
+  bestValLoss: number | null;
+  finalValAccuracy: number | null;
+  backend: string;
+  tfjsVersion: string;
+  host: string;
+  seed: number;
+};
+
+export type TrainResult =
+  | { status: "succeeded"; summary: TrainSummary }
+  | { status: "diverged"; summary: TrainSummary; step: number; error: string }
+  | { status: "stopped"; summary: TrainSummary; step: number };
+
+function lossOf(tf: Tf, data: PreparedData, output: Tensor, target: Tensor): Tensor {
+  if (data.task === "regression") return tf.losses.meanSquaredError(target, output);
+  const classes = data.classes!;
+  const logits = tf.reshape(output, [-1, classes]);
+  const labels = tf.oneHot(tf.reshape(target, [-1]), classes);
+  return tf.losses.softmaxCrossEntropy(labels, logits);
+}
+
+function accuracyOf(tf: Tf, data: PreparedData, output: Tensor, target: Tensor): Tensor | null {
+  if (data.task === "regression") return null;
+  const predicted = tf.argMax(tf.reshape(output, [-1, data.classes!]), 1);
+  return tf.mean(tf.cast(tf.equal(predicted, tf.cast(tf.reshape(target, [-1]), "int32")), "float32"));
+}
+
+/** Mean loss (and accuracy) over a split, in chunks so large validation sets fit in memory. */
+function evaluate(tf: Tf, model: TrainableModel, data: PreparedData, x: Tensor, y: Tensor, count: number, step: number) {
+  let lossSum = 0;
+  let accuracySum = 0;
+  const chunk = 1024;
+  for (let start = 0; start < count; start += chunk) {
+    const size = Math.min(chunk, count - start);
+    const [loss, accuracy] = tf.tidy(() => {
+      const xs = tf.slice(x, [start], [size]);
+      const ys = tf.slice(y, [start], [size]);
+      const output = model.forward(xs, false, step);
+      return [lossOf(tf, data, output, ys), accuracyOf(tf, data, output, ys) ?? tf.scalar(0)];
+    }) as Tensor[];
+    lossSum += loss!.dataSync()[0]! * size;
+    accuracySum += accuracy!.dataSync()[0]! * size;
+    loss!.dispose();
+    accuracy!.dispose();
+  }
+  return { loss: lossSum / count, accuracy: data.task === "regression" ? null : accuracySum / count };
+}
+
+function tensorsOf(tf: Tf, data: PreparedData) {
+  const make = (values: Float32Array | Int32Array, count: number, shape: number[]) =>
+    tf.tensor(values, [count, ...shape], values instanceof Int32Array ? "int32" : "float32");
+  return {
+    xTrain: make(data.xTrain, data.trainCount, data.xShape),
+    yTrain: make(data.yTrain, data.trainCount, data.yShape),
+    xVal: data.valCount ? make(data.xVal, data.valCount, data.xShape) : null,
+    yVal: data.valCount ? make(data.yVal, data.valCount, data.yShape) : null,
+  };
+}
+
+/** Batch indices for a step: epochs are reshuffled from (seed, epoch), so any step can be recomputed on resume. */
+function batchSampler(seed: number, batch: number, trainCount: number): (step: number) => Int32Array {
+  const everything = Int32Array.from({ length: trainCount }, (_, index) => index);
+  if (batch >= trainCount) return () => everything;
+  const perEpoch = Math.floor(trainCount / batch);
+  let cached: { epoch: number; order: Int32Array } | null = null;
+  return (step) => {
+    const epoch = Math.floor(step / perEpoch);
+    if (cached?.epoch !== epoch) cached = { epoch, order: new Random(seed * 1_000_033 + epoch).permutation(trainCount) };
+    const offset = (step % perEpoch) * batch;
+    return cached.order.subarray(offset, offset + batch);
+  };
+}
+
+/**
+ * Trains one cell with a tfjs backend and reports honest metrics: train loss every logEvery
+ * steps, validation loss/accuracy every evalEvery steps and at the end, learning rate, gradient
+ * norm, throughput, wall-clock time, cumulative FLOPs and samples (or tokens) seen.
+ */
+export async function trainCell(
+  config: CellConfig,
+  options: { backend?: BackendPreference; loaded?: LoadedBackend; hooks?: TrainHooks } = {},
+): Promise<TrainResult> {
+  const hooks = options.hooks ?? {};
+  const loaded = options.loaded ?? (await loadBackend(options.backend ?? "auto"));
+  const { tf } = loaded;
+  const { training, model: modelSpec } = config;
+  if (modelSpec.family === "transformer") assertHeadsDivideDModel(modelSpec);
+
+  const data = prepareData(config);
+  const shape = { ...datasetShape(config.dataset), samples: data.trainCount + data.valCount };
+  const batch = training.batchSize === "full" ? data.trainCount : Math.min(training.batchSize, data.trainCount);
+  const totalSteps = training.budget.seconds !== undefined ? null : trainingSteps({ ...training, batchSize: training.batchSize === "full" ? "full" : batch }, shape, config.validation.fraction);
+  const stepFlops = flopsPerStep(modelSpec, shape, batch).total;
+  const expectedParams = countParams(modelSpec, shape);
+
+  const model = buildModel(tf, modelSpec, data, training.seed);
+  const { optimizer, setLearningRate, weightDecay } = createOptimizer(tf, training);
+  const tensors = tensorsOf(tf, data);
+  const tokensPerStep = data.task === "language" ? batch * data.tokensPerExample : null;
+  const sampleBatch = batchSampler(training.seed, batch, data.trainCount);
+
+  let step = 0;
+  let elapsedBefore = 0;
+  let bestValLoss: number | null = null;
+  if (hooks.resumeFrom) {
+    const state = hooks.resumeFrom;
+    state.variables.forEach((saved, index) => model.variables[index]!.assign(tf.tensor(saved.values, saved.shape)));
+    if (state.optimizer.length) {
+      await optimizer.setWeights(state.optimizer.map((saved) => ({ name: saved.name, tensor: tf.tensor(saved.values, saved.shape) })));
+    }
+    step = state.step;
+    elapsedBefore = state.elapsedSeconds;
+    bestValLoss = state.bestValLoss;
+  }
+
+  const started = performance.now();
+  const elapsed = () => elapsedBefore + (performance.now() - started) / 1000;
+  const now = () => Date.now() / 1000;
+  let lastLog = { time: performance.now(), step };
+  let lastCheckpoint = { time: performance.now(), step };
+  let finalTrainLoss: number | null = null;
+  let finalVal: { loss: number; accuracy: number | null } | null = null;
+
+  const snapshot = async (): Promise<TrainerState> => ({
+    step,
+    elapsedSeconds: elapsed(),
+    bestValLoss,
+    variables: model.variables.map((variable) => ({ name: variable.name, shape: variable.shape, values: variable.dataSync() as Float32Array })),
+    optimizer: await Promise.all(
+      (await optimizer.getWeights()).map(async (weight) => ({ name: weight.name, shape: weight.tensor.shape, values: (await weight.tensor.data()) as Float32Array })),
+    ),
+  });
+
+  const summary = (): TrainSummary => ({
+    paramCount: model.paramCount,
+    paramCountExpected: expectedParams,
+    flopsPerStep: stepFlops,
+    totalFlops: stepFlops * step,
+    steps: step,
+    samplesSeen: step * batch,
+    tokensSeen: tokensPerStep === null ? null : step * tokensPerStep,
+    wallClockSeconds: elapsed(),
+    finalTrainLoss,
+    finalValLoss: finalVal?.loss ?? null,
+    bestValLoss,
+    finalValAccuracy: finalVal?.accuracy ?? null,
+    backend: loaded.name,
+    tfjsVersion: loaded.tfjsVersion,
+    host: os.hostname(),
+    seed: training.seed,
+  });
+
+  const runEvaluation = (atStep: number): MetricPointOut[] => {
+    if (!tensors.xVal || !tensors.yVal) return [];
+    const result = evaluate(tf, model, data, tensors.xVal, tensors.yVal, data.valCount, atStep);
+    finalVal = result;
+    if (Number.isFinite(result.loss) && (bestValLoss === null || result.loss < bestValLoss)) bestValLoss = result.loss;
+    const points = [{ key: "val/loss", step: atStep, value: result.loss, wallTime: now() }];
+    if (result.accuracy !== null) points.push({ key: "val/accuracy", step: atStep, value: result.accuracy, wallTime: now() });
+    return points;
+  };
+
+  const cleanup = () => {
+    for (const variable of model.variables) variable.dispose();
+    optimizer.dispose();
+    for (const tensor of Object.values(tensors)) tensor?.dispose();
+  };
+
+  try {
+    while (totalSteps === null ? elapsed() < training.budget.seconds! : step < totalSteps) {
+      if (hooks.shouldStop?.()) {
+        await hooks.onCheckpoint?.(await snapshot());
+        return { status: "stopped", summary: summary(), step };
+      }
+      const lr = learningRateAt(training, step, totalSteps);
+      setLearningRate(lr);
+      const logging = step % training.logEvery === 0;
+      const [lossTensor, normTensor] = tf.tidy(() => {
+        const fullBatch = batch >= data.trainCount;
+        const indices = fullBatch ? null : tf.tensor1d(sampleBatch(step), "int32");
+        const xs = indices ? tf.gather(tensors.xTrain, indices) : tensors.xTrain;
+        const ys = indices ? tf.gather(tensors.yTrain, indices) : tensors.yTrain;
+        const { value, grads } = tf.variableGrads(() => lossOf(tf, data, model.forward(xs, true, step), ys) as ReturnType<Tf["scalar"]>, model.variables);
+        const names = Object.keys(grads);
+        let norm: Tensor | null = null;
+        if (logging || training.clipGradNorm) norm = tf.sqrt(tf.addN(names.map((name) => tf.sum(tf.square(grads[name]!)))));
+        let applied = grads;
+        if (training.clipGradNorm && norm) {
+          const scale = tf.minimum(1, tf.div(training.clipGradNorm, tf.add(norm, 1e-12)));
+          applied = Object.fromEntries(names.map((name) => [name, tf.mul(grads[name]!, scale)]));
+        }
+        optimizer.applyGradients(applied as never);
+        if (weightDecay > 0) for (const variable of model.decayed) variable.assign(tf.mul(variable, 1 - lr * weightDecay));
+        return norm ? [value, norm] : [value];
+      }) as Tensor[];
+      const lossValue = lossTensor!.dataSync()[0]!;
+      const gradNorm = normTensor ? normTensor.dataSync()[0]! : null;
+      lossTensor!.dispose();
+      normTensor?.dispose();
+
+      if (!Number.isFinite(lossValue)) {
+        hooks.onPoints?.([{ key: "train/loss", step, value: lossValue, wallTime: now() }]);
+        step += 1;
+        return { status: "diverged", summary: summary(), step: step - 1, error: `the training loss became ${lossValue} at step ${step - 1}` };
+      }
+      finalTrainLoss = lossValue;
+      const points: MetricPointOut[] = [];
+      if (logging) {
+        const seconds = (performance.now() - lastLog.time) / 1000;
+        const samplesPerSecond = step > lastLog.step && seconds > 0 ? ((step - lastLog.step) * batch) / seconds : null;
+        lastLog = { time: performance.now(), step };
+        const wallTime = now();
+        points.push(
+          { key: "train/loss", step, value: lossValue, wallTime },
+          { key: "lr", step, value: lr, wallTime },
+          { key: "wallclock", step, value: elapsed(), wallTime },
+          { key: "flops", step, value: stepFlops * (step + 1), wallTime },
+          { key: "samples", step, value: batch * (step + 1), wallTime },
+        );
+        if (gradNorm !== null) points.push({ key: "grad_norm", step, value: gradNorm, wallTime });
+        if (samplesPerSecond !== null) points.push({ key: "samples_per_sec", step, value: samplesPerSecond, wallTime });
+        if (tokensPerStep !== null) points.push({ key: "tokens", step, value: tokensPerStep * (step + 1), wallTime });
+      }
+      step += 1;
+      if ((step - 1) % training.evalEvery === 0) points.push(...runEvaluation(step - 1));
+      if (points.length) hooks.onPoints?.(points);
+      hooks.onProgress?.({ step, totalSteps, fraction: totalSteps ? step / totalSteps : Math.min(1, elapsed() / training.budget.seconds!), elapsedSeconds: elapsed() });
+
+      const every = hooks.checkpointEvery;
+      if (hooks.onCheckpoint && every) {
+        const dueBySteps = every.steps !== undefined && step - lastCheckpoint.step >= every.steps;
+        const dueByTime = every.seconds !== undefined && (performance.now() - lastCheckpoint.time) / 1000 >= every.seconds;
+        if (dueBySteps || dueByTime) {
+          await hooks.onCheckpoint(await snapshot());
+          lastCheckpoint = { time: performance.now(), step };
+        }
+      }
+    }
+    if ((step - 1) % training.evalEvery !== 0 || finalVal === null) {
+      const points = runEvaluation(step - 1);
+      if (points.length) hooks.onPoints?.(points);
+    }
+    const lastWall = now();
+    hooks.onPoints?.([
+      { key: "wallclock", step: step - 1, value: elapsed(), wallTime: lastWall },
+      { key: "flops", step: step - 1, value: stepFlops * step, wallTime: lastWall },
+      ...(finalTrainLoss !== null ? [{ key: "train/loss", step: step - 1, value: finalTrainLoss, wallTime: lastWall }] : []),
+    ]);
+    return { status: "succeeded", summary: summary() };
+  } finally {
+    cleanup();
+  }
+}
