@@ -8,6 +8,8 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
+          // Training tests really train (tiny models) on two slow cores.
+          testTimeout: 60_000,
         },
       },
       {

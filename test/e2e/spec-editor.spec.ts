@@ -161,8 +161,10 @@ test("an experiment's spec opens in the editor, and a second version shows in th
   await expect(page.getByTestId("cell-count")).toHaveText("2 cells");
 });
 
-test("the editor completes spec keys and values from the schema", async ({ page }) => {
+test("the editor completes spec keys and values from the schema (in dark mode)", async ({ page }, testInfo) => {
+  await page.emulateMedia({ colorScheme: "dark" });
   await page.goto("/editor");
+  await expect(page.locator("html")).toHaveClass(/\bdark\b/);
   await expect(page.getByTestId("cell-count")).toHaveText("21 cells");
   await replaceSpec(page, "project: Completion\nexperiment: keys\nmodel:\n  family: mlp\n");
   await page.keyboard.press("ControlOrMeta+End");
@@ -175,6 +177,7 @@ test("the editor completes spec keys and values from the schema", async ({ page 
   await page.keyboard.insertText("64\n  activation: ");
   await page.keyboard.press("Control+Space");
   await expect(completions).toHaveText(["relu", "gelu", "tanh", "sigmoid", "linear"]);
+  await page.screenshot({ path: path.join(testInfo.project.outputDir, "spec-editor-completion-dark.png") });
   await page.keyboard.press("Enter");
   await expect(editorContent(page)).toContainText("  activation: relu");
 

@@ -12,12 +12,17 @@ export type TrainableModel = {
   decayed: Set<Variable>;
   forward: (x: Tensor, training: boolean, step: number) => Tensor;
   paramCount: number;
+  dispose: () => void;
 };
+
+// tfjs variable names are global while they live; each model instance gets its own prefix.
+let instances = 0;
 
 class Builder {
   readonly variables: Variable[] = [];
   readonly decayed = new Set<Variable>();
   private count = 0;
+  private readonly instance = ++instances;
 
   constructor(
     private readonly tf: Tf,
@@ -25,7 +30,7 @@ class Builder {
   ) {}
 
   private add(name: string, value: Tensor, decay: boolean): Variable {
-    const variable = this.tf.variable(value, true, `${name}_${this.variables.length}`);
+    const variable = this.tf.variable(value, true, `m${this.instance}/${name}_${this.variables.length}`);
     value.dispose();
     this.variables.push(variable);
     if (decay) this.decayed.add(variable);
@@ -169,5 +174,5 @@ export function buildModel(tf: Tf, spec: Model, data: PreparedData, seed: number
     }
   }
   const paramCount = builder.variables.reduce((sum, variable) => sum + variable.size, 0);
-  return { variables: builder.variables, decayed: builder.decayed, forward, paramCount };
+  return { variables: builder.variables, decayed: builder.decayed, forward, paramCount, dispose: () => builder.variables.forEach((variable) => variable.dispose()) };
 }

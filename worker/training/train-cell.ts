@@ -151,7 +151,13 @@ export async function trainCell(
     const state = hooks.resumeFrom;
     state.variables.forEach((saved, index) => model.variables[index]!.assign(tf.tensor(saved.values, saved.shape)));
     if (state.optimizer.length) {
-      await optimizer.setWeights(state.optimizer.map((saved) => ({ name: saved.name, tensor: tf.tensor(saved.values, saved.shape) })));
+      // Optimizer slots are named after their variable; the saved names belong to the old model instance.
+      const renamed = new Map(state.variables.map((saved, index) => [saved.name, model.variables[index]!.name]));
+      const rename = (name: string) => {
+        for (const [from, to] of renamed) if (name.startsWith(`${from}/`) || name === from) return to + name.slice(from.length);
+        return name;
+      };
+      await optimizer.setWeights(state.optimizer.map((saved) => ({ name: rename(saved.name), tensor: tf.tensor(saved.values, saved.shape) })));
     }
     step = state.step;
     elapsedBefore = state.elapsedSeconds;
@@ -206,7 +212,7 @@ export async function trainCell(
   };
 
   const cleanup = () => {
-    for (const variable of model.variables) variable.dispose();
+    model.dispose();
     optimizer.dispose();
     for (const tensor of Object.values(tensors)) tensor?.dispose();
   };
