@@ -56,6 +56,12 @@ async function replaceSpec(page: Page, text: string) {
   await expect(content).toContainText(text.split("\n")[1] ?? "");
 }
 
+/** CodeMirror ignores Enter for 75 ms after the completion list opens (its interactionDelay), so a fast Enter is not a misfire. */
+async function acceptCompletion(page: Page) {
+  await page.waitForTimeout(150);
+  await page.keyboard.press("Enter");
+}
+
 test("write a spec with a typo, fix it, plan, apply, and apply again with nothing new", async ({ page }, testInfo) => {
   await page.goto("/editor");
   await expect(page).toHaveTitle("Spec editor · Scaleboard");
@@ -171,14 +177,14 @@ test("the editor completes spec keys and values from the schema (in dark mode)",
   await page.keyboard.type("  wid");
   const completions = page.locator(".cm-tooltip-autocomplete .cm-completionLabel");
   await expect(completions.filter({ hasText: /^width$/ })).toBeVisible();
-  await page.keyboard.press("Enter");
+  await acceptCompletion(page);
   await expect(editorContent(page)).toContainText("  width: ");
 
   await page.keyboard.insertText("64\n  activation: ");
   await page.keyboard.press("Control+Space");
   await expect(completions).toHaveText(["relu", "gelu", "tanh", "sigmoid", "linear"]);
   await page.screenshot({ path: path.join(testInfo.project.outputDir, "spec-editor-completion-dark.png") });
-  await page.keyboard.press("Enter");
+  await acceptCompletion(page);
   await expect(editorContent(page)).toContainText("  activation: relu");
 
   // Without dataset and training the spec is not valid yet: the issues say so.

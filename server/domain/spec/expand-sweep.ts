@@ -6,7 +6,7 @@ import { cellHash } from "./cell-identity.ts";
 import { flattenConfig, isPlainObject, setPath, type PlainObject } from "./config-paths.ts";
 import { compileSweepExpression, ExpressionError, type CompiledExpression } from "./expressions.ts";
 import { type ParsedSpec, zodIssuesToSpecIssues } from "./parse-spec.ts";
-import { formatPath, SpecError, type SpecIssue } from "./spec-issue.ts";
+import { didYouMean, formatPath, SpecError, type SpecIssue } from "./spec-issue.ts";
 import { ZSpec, type CellConfig, type Spec } from "./spec-schema.ts";
 import { gridValues, type ScalarValue, type SweepParameter } from "./sweep-parameters.ts";
 
@@ -160,6 +160,8 @@ export function expandSweep(parsed: ParsedSpec, options: { force?: boolean } = {
   const issues: SpecIssue[] = [];
   const sweep = parsed.spec.sweep;
   checkParameters(parsed, [...parsed.parameters, ...parsed.zipGroups.flat()], issues);
+  // A bad range may be endless or huge: stop before listing its values.
+  if (issues.length) throw new SpecError(issues, parsed.fileName);
 
   const method = sweep?.method ?? "grid";
   const seeds = seedsOf(parsed.spec);
@@ -255,7 +257,20 @@ export function expandSweep(parsed: ParsedSpec, options: { force?: boolean } = {
         parsedCell = ZSpec.safeParse(raw);
         if (!parsedCell.success) {
           const error = parsedCell.error as ZodError;
-          for (const issue of error.issues) report(issueAt(parsed, ["sweep", "derive"], `derived ${formatPath(issue.path.filter((part): part is string | number => typeof part !== "symbol"))}: ${issue.message}`));
+          const derivedPaths = derive.map(([path]) => path);
+          for (const issue of error.issues) {
+            const dotted = issue.path.filter((part) => typeof part === "string").join(".");
+            const unknown = issue.code === "unrecognized_keys" ? issue.keys.map((key) => (dotted ? `${dotted}.${key}` : key)) : [];
+            const target = derivedPaths.find((path) => path === dotted || unknown.includes(path)) ?? derivedPaths.find((path) => dotted.startsWith(`${path}.`));
+            const message =
+              issue.code === "unrecognized_keys"
+                ? `${target ?? dotted} is not a setting${(() => {
+                    const suggestion = didYouMean(target?.split(".").at(-1) ?? "", Object.keys(flattenConfig(cellConfigOf(ZSpec.parse(base as never)))).map((path) => path.split(".").at(-1)!));
+                    return suggestion ? `; did you mean "${suggestion}"?` : "";
+                  })()}`
+                : `derived ${target ?? dotted}: ${issue.message}`;
+            report(issueAt(parsed, target ? ["sweep", "derive", target] : ["sweep", "derive"], message));
+          }
           continue;
         }
       }

@@ -24,7 +24,8 @@ export function compileSweepExpression(text: string): CompiledExpression {
   try {
     compiled = compileExpression(text, { extraFunctions: FUNCTIONS });
   } catch (error) {
-    throw new ExpressionError(`cannot read expression "${text}": ${(error as Error).message.split("\n")[0]}`);
+    const lines = (error as Error).message.split("\n");
+    throw new ExpressionError(`cannot read expression "${text}": ${lines.find((line) => line.startsWith("Expecting")) ?? lines[0]}`);
   }
   return (variables) => {
     let value: unknown;

@@ -43,20 +43,40 @@ function sweepParameters(raw: PlainObject): { parameters: SweepParameter[]; zipG
   return { parameters, zipGroups };
 }
 
+function valueAt(target: unknown, path: (string | number)[]): unknown {
+  let node = target;
+  for (const part of path) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<string | number, unknown>)[part];
+  }
+  return node;
+}
+
 /** A zod issue as a located spec issue; values that came from a sweep are blamed on the sweep entry. */
 export function zodIssuesToSpecIssues(
   issues: readonly z.core.$ZodIssue[],
   locateIn: ParsedSpec["locate"],
   swept: readonly SweepParameter[] = [],
+  raw?: unknown,
 ): SpecIssue[] {
   const out: SpecIssue[] = [];
   for (const issue of issues) {
     const path = issue.path.filter((part): part is string | number => typeof part !== "symbol");
+    if (issue.code === "invalid_key") {
+      const nested = (issue as { issues?: { message: string }[] }).issues?.[0]?.message ?? issue.message;
+      out.push({ path: formatPath(path), message: nested, ...locateIn(path, true) });
+      continue;
+    }
+    if (issue.code === "invalid_type" && raw !== undefined && path.length && valueAt(raw, path) === undefined) {
+      const name = String(path.at(-1));
+      out.push({ path: formatPath(path), message: `${name} is required`, ...locateIn(path.slice(0, -1)) });
+      continue;
+    }
     const dotted = path.filter((part) => typeof part === "string").join(".");
     const sweptFrom = swept.find((parameter) => dotted === parameter.path || dotted.startsWith(`${parameter.path}.`));
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
-        const suggestion = didYouMean(key, schemaKeys());
+        const suggestion = didYouMean(key, schemaKeys().filter((known) => known !== key));
         const message = `unknown key "${key}"${suggestion ? `; did you mean "${suggestion}"?` : ""}`;
         const sweptKey = swept.find((parameter) => parameter.path === (dotted ? `${dotted}.${key}` : key));
         if (sweptKey) out.push({ path: formatPath(sweptKey.specPath), message: `${sweptKey.path}: ${message}`, ...locateIn(sweptKey.specPath, true) });
@@ -105,7 +125,7 @@ export function parseSpec(source: string, fileName = "spec.yaml"): ParsedSpec {
     throw new SpecError([{ path: "", message: `YAML: ${error instanceof Error ? error.message : String(error)}`, line: 1, column: 1 }], fileName);
   }
   if (!isPlainObject(raw)) {
-    throw new SpecError([{ path: "", message: "a spec is a mapping of settings (project, experiment, dataset, model, training, ...)", line: 1, column: 1 }], fileName);
+    throw new SpecError([{ path: "", message: "a spec is a mapping of settings (project, experiment, dataset, model, training, ...)", ...locateIn([]) }], fileName);
   }
 
   const { parameters, zipGroups } = sweepParameters(raw);
@@ -121,7 +141,7 @@ export function parseSpec(source: string, fileName = "spec.yaml"): ParsedSpec {
     }
   }
   const result = ZSpec.safeParse(probe);
-  if (!result.success) issues.push(...zodIssuesToSpecIssues(result.error.issues, locateIn, [...parameters, ...zipGroups.flat()]));
+  if (!result.success) issues.push(...zodIssuesToSpecIssues(result.error.issues, locateIn, [...parameters, ...zipGroups.flat()], probe));
   if (issues.length || !result.success) throw new SpecError(issues, fileName);
 
   const format = /\.json$/i.test(fileName) || source.trimStart().startsWith("{") ? "json" : "yaml";

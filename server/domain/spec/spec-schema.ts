@@ -214,7 +214,7 @@ export const ZSweep = z.strictObject({
   /** Groups of parameters that vary together: the i-th values of each list form one point. */
   zip: z.array(ZParameterTree).default([]),
   /** Seed replicates: a count (seeds 0..n-1) or an explicit list; each becomes training.seed. */
-  seeds: z.union([positiveInt("seeds"), z.array(z.number().int().min(0)).min(1)]).optional(),
+  seeds: z.union([positiveInt("seeds").max(200_000, "at most 200000 seeds"), z.array(z.number().int().min(0)).min(1).max(200_000, "at most 200000 seeds")]).optional(),
   /** Random search: how many points to draw, and the sampler's own seed. */
   count: positiveInt("count").optional(),
   seed: z.number().int().min(0).default(0),
@@ -245,6 +245,17 @@ export const ZSpec = z.strictObject({
   checkpoint: ZCheckpointing.default({ everySeconds: 60 }),
   priority: z.number().int().min(-100).max(100).default(0),
   sweep: ZSweep.optional(),
+}).superRefine((spec, context) => {
+  const languageModel = spec.model.family === "char-mlp" || spec.model.family === "transformer";
+  if (languageModel && spec.dataset.kind !== "names") {
+    context.addIssue({ code: "custom", path: ["model", "family"], message: `${spec.model.family} is a language model: it needs a text dataset (dataset.kind: names)` });
+  }
+  if (!languageModel && spec.dataset.kind === "names") {
+    context.addIssue({ code: "custom", path: ["dataset", "kind"], message: "the names corpus is text: use model.family char-mlp or transformer" });
+  }
+  if (spec.model.family === "transformer" && spec.model.dModel % spec.model.heads !== 0) {
+    context.addIssue({ code: "custom", path: ["model", "heads"], message: `model.heads (${spec.model.heads}) must divide model.dModel (${spec.model.dModel})` });
+  }
 });
 export type Spec = z.infer<typeof ZSpec>;
 export type SpecInput = z.input<typeof ZSpec>;

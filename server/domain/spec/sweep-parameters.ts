@@ -70,7 +70,7 @@ export function gridValues(source: ParameterSource): ScalarValue[] | null {
       const step = source.step ?? 1;
       const values: number[] = [];
       if (log) for (let value = from; value <= to * (1 + 1e-9); value *= step) values.push(value);
-      else for (let value = from; value <= to + step * 1e-9; value += step) values.push(Number(value.toPrecision(12)));
+      else for (let index = 0, count = Math.floor((to - from) / step + 1e-9) + 1; index < count; index++) values.push(Number((from + index * step).toPrecision(12)));
       return values;
     }
     default:
