@@ -29,7 +29,7 @@ export async function ensureTrainQueue(boss: PgBoss): Promise<void> {
   const existing = await boss.getQueue(TRAIN_QUEUE);
   if (!existing) {
     await boss
-      .createQueue(TRAIN_QUEUE, { policy: "exclusive", heartbeatSeconds: 30, retryLimit: 0, expireInSeconds: 24 * 3600 })
+      .createQueue(TRAIN_QUEUE, { policy: "exclusive", heartbeatSeconds: 30, retryLimit: 0, expireInSeconds: 24 * 3600, notify: true })
       .catch(async (error: unknown) => {
         // Another process created it at the same moment.
         if (!(await boss.getQueue(TRAIN_QUEUE))) throw error;
@@ -56,4 +56,12 @@ export async function cancelQueuedJobs(tx: RawExecutor, runIds: string[]): Promi
   const [installed] = await tx.$queryRaw<{ present: boolean }[]>`SELECT to_regclass('pgboss.job') IS NOT NULL AS present`;
   if (!installed?.present) return;
   await tx.$queryRaw`UPDATE pgboss.job SET state = 'cancelled', completed_on = now() WHERE name = ${TRAIN_QUEUE} AND singleton_key = ANY(${runIds}) AND state < 'active' RETURNING id`;
+}
+
+/** Ends a run's current jobs (queued or active) so a fresh job can be sent under the same singleton key. */
+export async function retireRunJobs(tx: RawExecutor, runIds: string[]): Promise<void> {
+  if (runIds.length === 0) return;
+  const [installed] = await tx.$queryRaw<{ present: boolean }[]>`SELECT to_regclass('pgboss.job') IS NOT NULL AS present`;
+  if (!installed?.present) return;
+  await tx.$queryRaw`UPDATE pgboss.job SET state = 'failed', completed_on = now(), output = '{"reason":"requeued by scaleboard"}'::jsonb WHERE name = ${TRAIN_QUEUE} AND singleton_key = ANY(${runIds}) AND state IN ('created', 'retry', 'active') RETURNING id`;
 }

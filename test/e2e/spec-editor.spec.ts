@@ -129,6 +129,9 @@ test("write a spec with a typo, fix it, plan, apply, and apply again with nothin
   await expect(row).toContainText("2 total");
   await expect(page.getByRole("link", { name: "New experiment" })).toHaveAttribute("href", "/editor?project=Editor%20e2e");
 
+  // A project that does not exist (or is another team's) is a 404.
+  expect((await page.request.get("/projects/no-such-project")).status()).toBe(404);
+
   // The home page's project card leads to the same page.
   await page.goto("/");
   await page.getByTestId("project-list").getByRole("link", { name: "Editor e2e" }).click();

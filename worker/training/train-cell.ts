@@ -219,6 +219,8 @@ export async function trainCell(
 
   try {
     while (totalSteps === null ? elapsed() < training.budget.seconds! : step < totalSteps) {
+      // Let messages (stop, cancel) in between steps.
+      if (hooks.shouldStop) await new Promise((resolve) => setImmediate(resolve));
       if (hooks.shouldStop?.()) {
         await hooks.onCheckpoint?.(await snapshot());
         return { status: "stopped", summary: summary(), step };

@@ -302,12 +302,13 @@ function valueOptions(place: Extract<Place, { kind: "value" }>): Completion[] {
   const values = new Map<string, Completion>();
   for (const node of schemasAt(place.path)) {
     for (const value of [...(node.enum ?? []), ...(node.const !== undefined ? [node.const] : [])]) {
+      if (values.has(String(value))) continue;
       // Schema order (relu before gelu, grid before random), not alphabetical.
       values.set(String(value), { label: String(value), type: "enum", detail: node.default === value ? "default" : undefined, boost: -values.size });
     }
     const types = Array.isArray(node.type) ? node.type : node.type ? [node.type] : [];
     if (types.includes("boolean")) {
-      for (const value of ["true", "false"]) values.set(value, { label: value, type: "keyword", detail: String(node.default) === value ? "default" : undefined });
+      for (const value of ["true", "false"]) if (!values.has(value)) values.set(value, { label: value, type: "keyword", detail: String(node.default) === value ? "default" : undefined });
     }
   }
   return [...values.values()];

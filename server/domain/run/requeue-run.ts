@@ -1,0 +1,53 @@
+import type { Db } from "../../db.ts";
+import { retireRunJobs, type RunQueue } from "../../queue/boss.ts";
+import { publishRunEvent } from "./run-events.ts";
+
+/**
+ * Gives a running run back to the queue (worker shutdown, or a worker presumed dead), to be
+ * resumed from its checkpoint by any worker. Fenced by attempt when one is given.
+ */
+export async function requeueRun(db: Db, queue: RunQueue, runId: string, options: { attempt?: number; reason: string }): Promise<boolean> {
+  return db.$transaction(async (tx) => {
+    const updated = await tx.run.updateMany({
+      where: { id: runId, status: "running", ...(options.attempt !== undefined ? { attempt: options.attempt } : {}) },
+      data: { status: "queued", queuedAt: new Date(), workerName: null, error: options.reason },
+    });
+    if (updated.count === 0) return false;
+    const run = await tx.run.findUniqueOrThrow({ where: { id: runId }, select: { priority: true, experimentId: true } });
+    await retireRunJobs(tx, [runId]);
+    await queue.enqueueRuns(tx, [{ runId, priority: run.priority }]);
+    await publishRunEvent(tx, { runId, experimentId: run.experimentId, status: "queued" });
+    return true;
+  });
+}
+
+/**
+ * Runs whose heartbeat is older than `staleSeconds` lost their worker: they go back to the queue
+ * (attempt + 1 when claimed again) or, past the attempt limit, fail with the reason.
+ */
+export async function requeueStaleRuns(db: Db, queue: RunQueue, staleSeconds: number): Promise<{ requeued: string[]; failed: string[] }> {
+  const stale = await db.run.findMany({
+    where: { status: "running", heartbeatAt: { lt: new Date(Date.now() - staleSeconds * 1000) } },
+    select: { id: true, attempt: true, maxAttempts: true, workerName: true },
+    take: 100,
+  });
+  const requeued: string[] = [];
+  const failed: string[] = [];
+  for (const run of stale) {
+    const reason = `worker ${run.workerName ?? "?"} stopped sending heartbeats (attempt ${run.attempt} of ${run.maxAttempts})`;
+    if (run.attempt >= run.maxAttempts) {
+      const updated = await db.$transaction(async (tx) => {
+        const result = await tx.run.updateMany({ where: { id: run.id, attempt: run.attempt, status: "running" }, data: { status: "failed", finishedAt: new Date(), error: `${reason}; no attempts left` } });
+        if (result.count) {
+          await retireRunJobs(tx, [run.id]);
+          await publishRunEvent(tx, { runId: run.id, status: "failed" });
+        }
+        return result.count;
+      });
+      if (updated) failed.push(run.id);
+    } else if (await requeueRun(db, queue, run.id, { attempt: run.attempt, reason })) {
+      requeued.push(run.id);
+    }
+  }
+  return { requeued, failed };
+}

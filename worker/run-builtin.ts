@@ -1,0 +1,136 @@
+import { fork } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Db } from "../server/db.ts";
+import { CheckpointError, saveCheckpoint } from "../server/domain/checkpoint/save-checkpoint.ts";
+import type { RunSession } from "./run-session.ts";
+import type { ChildMessage, ParentMessage } from "./train-process.ts";
+import type { BackendPreference } from "./training/backend.ts";
+
+export type SlotContext = { db: Db; gpu: number | null; checkpointDir: string | null; checkpointEvery: { steps?: number; seconds?: number } };
+export type AttemptEnd = "finished" | "released" | "fenced";
+
+const TRAIN_PROCESS = path.join(import.meta.dirname, "train-process.ts");
+
+/** Trains a builtin run in a child process, resuming from its checkpoint, until it ends, is canceled or the worker stops. */
+export async function runBuiltin(session: RunSession, slot: SlotContext, shutdown: AbortSignal): Promise<AttemptEnd> {
+  const { run } = session;
+  let resume: Uint8Array | null = null;
+  if (run.checkpoint) {
+    resume = run.checkpoint.data ?? (run.checkpoint.path ? new Uint8Array(await readFile(run.checkpoint.path)) : null);
+    session.log("system", `resuming from the checkpoint at step ${run.checkpoint.step} (attempt ${run.attempt})`);
+  }
+  const child = fork(TRAIN_PROCESS, [], {
+    execArgv: ["--import", import.meta.resolve("tsx")],
+    serialization: "advanced",
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    env: { ...process.env, ...(slot.gpu !== null ? { CUDA_VISIBLE_DEVICES: String(slot.gpu) } : {}) },
+  });
+  const tail: string[] = [];
+  const capture = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
+    for (const line of chunk.toString().split("\n").filter(Boolean)) {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      session.log(stream, line);
+    }
+  };
+  child.stdout?.on("data", capture("stdout"));
+  child.stderr?.on("data", capture("stderr"));
+  const send = (message: ParentMessage) => {
+    if (child.connected) child.send(message);
+  };
+  let stopReason: "cancel" | "shutdown" | null = null;
+  const stop = (reason: "cancel" | "shutdown") => {
+    if (stopReason) return;
+    stopReason = reason;
+    send({ type: "stop", reason });
+  };
+  shutdown.addEventListener("abort", () => stop("shutdown"), { once: true });
+  session.start();
+  session.setHandlers({ onCancel: () => stop("cancel"), onFenced: () => child.kill("SIGKILL") });
+
+  let backend: { name: string; tfjsVersion: string } | null = null;
+  let checkpointFailure: string | null = null;
+  const handled = new Promise<AttemptEnd>((resolve) => {
+    let queue = Promise.resolve();
+    let settled = false;
+    const settle = (end: AttemptEnd) => {
+      if (!settled) resolve(end);
+      settled = true;
+    };
+    child.on("message", (message: ChildMessage) => {
+      queue = queue.then(async () => {
+        switch (message.type) {
+          case "backend":
+            backend = message;
+            if (message.tried.length) session.log("system", `backend ${message.name} (not available: ${message.tried.map((entry) => `${entry.name}: ${entry.error}`).join("; ")})`);
+            break;
+          case "points":
+            session.addPoints(message.points);
+            break;
+          case "progress":
+            session.setProgress({ step: message.step, progress: message.fraction, wallClockSeconds: message.elapsedSeconds });
+            break;
+          case "checkpoint":
+            try {
+              await saveCheckpoint(slot.db, run, message.step, message.data, slot.checkpointDir);
+            } catch (error) {
+              checkpointFailure = error instanceof CheckpointError ? error.message : `cannot save a checkpoint: ${(error as Error).message}`;
+              child.kill("SIGKILL");
+            }
+            break;
+          case "result": {
+            const result = message.result;
+            const summary = { ...result.summary, attempt: run.attempt, worker: os.hostname() };
+            const common = {
+              summary,
+              backend: result.summary.backend,
+              paramCount: result.summary.paramCount,
+              flopsPerStep: result.summary.flopsPerStep,
+              totalFlops: result.summary.totalFlops,
+              wallClockSeconds: result.summary.wallClockSeconds,
+              step: result.summary.steps,
+              environment: { backend: result.summary.backend, tfjsVersion: result.summary.tfjsVersion, host: result.summary.host, node: process.version, platform: `${process.platform}-${process.arch}`, gpu: slot.gpu },
+            };
+            if (result.status === "succeeded") {
+              await session.finish({ status: "succeeded", ...common });
+              settle("finished");
+            } else if (result.status === "diverged") {
+              await session.finish({ status: "diverged", error: result.error, ...common });
+              settle("finished");
+            } else if (stopReason === "cancel") {
+              await session.finish({ status: "canceled", error: "canceled while running; its metrics are kept", ...common });
+              settle("finished");
+            } else {
+              settle((await session.release(`the worker on ${os.hostname()} stopped; resumes from step ${result.step}`)) ? "released" : "fenced");
+            }
+            break;
+          }
+          case "error":
+            await session.finish({ status: "failed", error: message.message, backend: backend?.name ?? null });
+            settle("finished");
+            break;
+        }
+      });
+    });
+    child.on("exit", (code, signal) => {
+      void queue.then(async () => {
+        if (settled) return;
+        if (!session.owned) return settle("fenced");
+        if (stopReason === "shutdown") return settle((await session.release("the worker stopped")) ? "released" : "fenced");
+        const reason = checkpointFailure ?? `the training process exited (${signal ?? `code ${code}`})${tail.length ? `: ${tail.slice(-5).join(" | ")}` : ""}`;
+        await session.finish({ status: "failed", error: reason, backend: backend?.name ?? null });
+        settle("finished");
+      });
+    });
+  });
+  send({
+    type: "start",
+    config: run.config,
+    backend: (run.backendPreference as BackendPreference | null) ?? "auto",
+    resume,
+    checkpointEvery: slot.checkpointEvery,
+  });
+  return handled;
+}
