@@ -1,3 +1,4 @@
+import Link from "next/link";
 import { redirect } from "next/navigation";
 import { CreateTeamForm } from "./_components/create-team-form.tsx";
 import { EmptyState } from "./_components/empty-state.tsx";
@@ -27,11 +28,16 @@ export default async function HomePage() {
   const canEdit = viewer.activeTeam.role === "editor" || viewer.activeTeam.role === "admin";
   return (
     <HydrateClient>
-      <div className="mb-6">
-        <h1 className="text-2xl font-semibold tracking-tight">Projects</h1>
-        <p className="mt-1 text-sm text-slate-600 dark:text-slate-400">
-          {viewer.activeTeam.name}: each project groups experiments, a spec with its sweep and the runs it queued.
-        </p>
+      <div className="mb-6 flex flex-wrap items-end justify-between gap-4">
+        <div>
+          <h1 className="text-2xl font-semibold tracking-tight">Projects</h1>
+          <p className="mt-1 text-sm text-slate-600 dark:text-slate-400">
+            {viewer.activeTeam.name}: each project groups experiments, a spec with its sweep and the runs it queued.
+          </p>
+        </div>
+        <Link href="/editor" className="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500">
+          New experiment
+        </Link>
       </div>
       <ProjectList teamId={teamId} canEdit={canEdit} />
     </HydrateClient>

@@ -60,7 +60,7 @@ export function ProjectList({ teamId, canEdit }: { teamId: string; canEdit: bool
       {canEdit ? <NewProjectForm teamId={teamId} /> : null}
       {noWorker ? (
         <EmptyState title="No worker is running" testId="empty-workers">
-          <p>Queued runs wait until a worker claims them. `npm start` starts one; on another machine, start one with:</p>
+          <p>Queued runs wait until a worker claims them. <code>npm start</code> starts one; on another machine, start one with:</p>
           <Command>npx scaleboard worker</Command>
         </EmptyState>
       ) : null}

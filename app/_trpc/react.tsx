@@ -23,7 +23,8 @@ export function TRPCReactProvider({ children }: { children: ReactNode }) {
     createTRPCClient<AppRouter>({
       links: [
         loggerLink({ enabled: (op) => process.env.NODE_ENV === "development" && op.direction === "down" && op.result instanceof Error }),
-        httpBatchStreamLink({ transformer: superjson, url: "/api/trpc" }),
+        // Queries go as POST so a spec being validated never overflows a URL.
+        httpBatchStreamLink({ transformer: superjson, url: "/api/trpc", methodOverride: "POST" }),
       ],
     }),
   );

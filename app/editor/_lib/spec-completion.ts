@@ -323,10 +323,3 @@ export function specCompletion(context: CompletionContext): CompletionResult | n
   if (options.length === 0) return null;
   return { from: place.from, options, validFor: /^[\w./$-]*$/ };
 }
-
-/** For unit checks: the schema path at a position, with sequence items written `[]`. */
-export function describePlace(doc: Text, pos: number): string | null {
-  const place = placeAt(doc, pos);
-  if (!place) return null;
-  return `${place.kind}:${place.path.map((segment) => (segment === ITEM ? "[]" : segment)).join(".")}`;
-}

@@ -27,7 +27,8 @@ export async function requeueRun(db: Db, queue: RunQueue, runId: string, options
  */
 export async function requeueStaleRuns(db: Db, queue: RunQueue, staleSeconds: number): Promise<{ requeued: string[]; failed: string[] }> {
   const stale = await db.run.findMany({
-    where: { status: "running", heartbeatAt: { lt: new Date(Date.now() - staleSeconds * 1000) } },
+    // Only runs a worker claimed from the queue; runs tracked over HTTP are kept alive by their own scripts.
+    where: { status: "running", heartbeatAt: { lt: new Date(Date.now() - staleSeconds * 1000) }, specVersionId: { not: null } },
     select: { id: true, attempt: true, maxAttempts: true, workerName: true },
     take: 100,
   });

@@ -15,7 +15,7 @@ export async function getSpecVersion(db: Db, experimentId: string, version?: num
   const found = await db.specVersion.findFirst({
     where: { experimentId, ...(version ? { version } : {}) },
     orderBy: { version: "desc" },
-    select: { version: true, source: true, format: true, createdAt: true, experiment: { select: { name: true, project: { select: { name: true } } } } },
+    select: { version: true, source: true, format: true, createdAt: true, experiment: { select: { name: true, projectId: true, project: { select: { name: true, teamId: true } } } } },
   });
   if (!found) throw new AppError("NOT_FOUND", version ? `Spec version ${version} not found` : "This experiment has no spec yet");
   return found;

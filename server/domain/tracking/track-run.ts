@@ -1,0 +1,113 @@
+import { randomUUID } from "node:crypto";
+import type { Db } from "../../db.ts";
+import type { Prisma } from "../../generated/prisma/client.ts";
+import { AppError } from "../app-error.ts";
+import { publishRunEvent } from "../run/run-events.ts";
+import { slugify } from "../team/create-team.ts";
+
+/**
+ * Runs tracked from outside (PyTorch, JAX, any script through the HTTP API or the SDK): they live in
+ * the same tables as built-in runs, so tables, charts and fits treat them alike.
+ */
+
+export async function createTrackedRun(
+  db: Db,
+  teamId: string,
+  input: { project: string; experiment: string; name?: string; config: Record<string, unknown>; tags: string[]; paramCount?: number; flopsPerStep?: number },
+) {
+  return db.$transaction(async (tx) => {
+    const project = await tx.project.upsert({
+      where: { teamId_slug: { teamId, slug: slugify(input.project) } },
+      create: { teamId, name: input.project, slug: slugify(input.project) },
+      update: {},
+      select: { id: true },
+    });
+    const experiment = await tx.experiment.upsert({
+      where: { projectId_name: { projectId: project.id, name: input.experiment } },
+      create: { projectId: project.id, name: input.experiment },
+      update: {},
+      select: { id: true },
+    });
+    const now = new Date();
+    const run = await tx.run.create({
+      data: {
+        experimentId: experiment.id,
+        name: input.name ?? `run-${now.toISOString().replace(/[-:T]/g, "").slice(0, 14)}`,
+        // Tracked runs are not sweep cells: each one is its own identity.
+        cellHash: `tracked-${randomUUID()}`,
+        config: { params: input.config, runner: { kind: "tracked" } } as Prisma.InputJsonValue,
+        status: "running",
+        attempt: 1,
+        workerName: "http",
+        heartbeatAt: now,
+        startedAt: now,
+        tags: input.tags,
+        backend: "external",
+        ...(input.paramCount !== undefined ? { paramCount: BigInt(input.paramCount) } : {}),
+        ...(input.flopsPerStep !== undefined ? { flopsPerStep: input.flopsPerStep } : {}),
+      },
+      select: { id: true, name: true, experimentId: true },
+    });
+    await publishRunEvent(tx, { runId: run.id, experimentId: run.experimentId, status: "running" });
+    return { runId: run.id, name: run.name, experimentId: run.experimentId, projectId: project.id };
+  });
+}
+
+/** The run, if it belongs to the team; another team's run is indistinguishable from a missing one. */
+export async function findTeamRun(db: Db, teamId: string, runId: string) {
+  const run = await db.run.findFirst({
+    where: { id: runId, experiment: { project: { teamId } } },
+    select: { id: true, status: true, experimentId: true, attempt: true, cancelRequestedAt: true, name: true },
+  });
+  if (!run) throw new AppError("NOT_FOUND", `Run ${runId} not found`);
+  return run;
+}
+
+export async function updateTrackedRun(
+  db: Db,
+  teamId: string,
+  runId: string,
+  input: { summary?: Record<string, unknown>; paramCount?: number; flopsPerStep?: number; totalFlops?: number; tags?: string[]; notes?: string },
+) {
+  const run = await findTeamRun(db, teamId, runId);
+  const existing = await db.run.findUniqueOrThrow({ where: { id: run.id }, select: { summary: true } });
+  await db.run.update({
+    where: { id: run.id },
+    data: {
+      ...(input.summary ? { summary: { ...((existing.summary as Record<string, unknown> | null) ?? {}), ...input.summary } as Prisma.InputJsonValue } : {}),
+      ...(input.paramCount !== undefined ? { paramCount: BigInt(input.paramCount) } : {}),
+      ...(input.flopsPerStep !== undefined ? { flopsPerStep: input.flopsPerStep } : {}),
+      ...(input.totalFlops !== undefined ? { totalFlops: input.totalFlops } : {}),
+      ...(input.tags ? { tags: input.tags } : {}),
+      ...(input.notes !== undefined ? { notes: input.notes } : {}),
+    },
+    select: { id: true },
+  });
+  return { runId: run.id };
+}
+
+/** A heartbeat from the script: keeps the run alive and tells it whether someone asked to cancel. */
+export async function heartbeatTrackedRun(db: Db, teamId: string, runId: string, input: { step?: number; progress?: number }) {
+  const run = await findTeamRun(db, teamId, runId);
+  if (run.status !== "running") throw new AppError("CONFLICT", `Run ${runId} is ${run.status}, not running`);
+  await db.run.update({
+    where: { id: run.id },
+    data: { heartbeatAt: new Date(), ...(input.step !== undefined ? { step: input.step } : {}), ...(input.progress !== undefined ? { progress: input.progress } : {}) },
+    select: { id: true },
+  });
+  return { runId: run.id, cancelRequested: Boolean(run.cancelRequestedAt) };
+}
+
+export async function finishTrackedRun(db: Db, teamId: string, runId: string, input: { status: "succeeded" | "failed" | "canceled" | "diverged"; error?: string; wallClockSeconds?: number }) {
+  const run = await findTeamRun(db, teamId, runId);
+  if (run.status !== "running" && run.status !== "queued") throw new AppError("CONFLICT", `Run ${runId} already ended as ${run.status}`);
+  await db.$transaction(async (tx) => {
+    await tx.run.update({
+      where: { id: run.id },
+      data: { status: input.status, error: input.error ?? null, finishedAt: new Date(), ...(input.wallClockSeconds !== undefined ? { wallClockSeconds: input.wallClockSeconds } : {}), ...(input.status === "succeeded" ? { progress: 1 } : {}) },
+      select: { id: true },
+    });
+    await publishRunEvent(tx, { runId: run.id, experimentId: run.experimentId, status: input.status });
+  });
+  return { runId: run.id, status: input.status };
+}

@@ -1,0 +1,123 @@
+import { z, ZodError, type ZodType } from "zod";
+import type { Db } from "../db.ts";
+import type { Actor } from "../domain/access/actor.ts";
+import { APP_ERROR_CODES, AppError } from "../domain/app-error.ts";
+import { verifyApiKey } from "../domain/api-key/verify-api-key.ts";
+import { ingestPoints } from "../domain/metrics/ingest-points.ts";
+import { createTrackedRun, finishTrackedRun, findTeamRun, heartbeatTrackedRun, updateTrackedRun } from "../domain/tracking/track-run.ts";
+import { openApiDocument } from "./openapi.ts";
+import { MAX_BODY_BYTES, ZAttachRunBody, ZCreateRunBody, ZFinishBody, ZHeartbeatBody, ZLogPointsBody, ZSummaryBody } from "./v1-schemas.ts";
+
+/**
+ * /api/v1: the HTTP logging API for runs trained anywhere (PyTorch, JAX, a shell script).
+ * Bearer API keys with scope ingest or full; every answer is JSON; bad input is a 4xx naming the field.
+ */
+
+type KeyActor = Extract<Actor, { kind: "apiKey" }>;
+
+function json(body: unknown, status = 200): Response {
+  return Response.json(body, { status, headers: { "cache-control": "no-store" } });
+}
+
+function problem(status: number, message: string, issues?: { path: string; message: string }[]): Response {
+  return json({ error: { message, ...(issues ? { issues } : {}) } }, status);
+}
+
+/** Python's json.dumps writes bare NaN and Infinity; accept them as the strings the schema allows. */
+function parseLenientJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const patched = text.replace(/("(?:[^"\\]|\\.)*")|(-?Infinity|NaN)(?=\s*[,\]}])/g, (match, quoted: string | undefined) => (quoted ? match : `"${match}"`));
+    if (patched !== text) return JSON.parse(patched);
+    throw error;
+  }
+}
+
+async function readBody<T>(request: Request, schema: ZodType<T>): Promise<T> {
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new AppError("TOO_LARGE", `The body is ${declared} bytes; the limit is ${MAX_BODY_BYTES} bytes (1 MB). Send points in smaller batches.`);
+  const reader = request.body?.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (reader) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw new AppError("TOO_LARGE", `The body is over ${MAX_BODY_BYTES} bytes (1 MB). Send points in smaller batches.`);
+    }
+    chunks.push(value);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  let parsed: unknown;
+  try {
+    parsed = text.trim() ? parseLenientJson(text) : {};
+  } catch (error) {
+    throw new AppError("INVALID_INPUT", `The body is not valid JSON: ${(error as Error).message}`);
+  }
+  return schema.parse(parsed);
+}
+
+function toNumber(value: number | "NaN" | "Infinity" | "-Infinity"): number {
+  return typeof value === "number" ? value : value === "NaN" ? Number.NaN : value === "Infinity" ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+}
+
+async function authenticate(db: Db, request: Request): Promise<KeyActor> {
+  const header = request.headers.get("authorization") ?? "";
+  if (!header.toLowerCase().startsWith("bearer ")) throw new AppError("UNAUTHORIZED", "Send an API key: Authorization: Bearer <key> (create one on the Team page)");
+  const actor = await verifyApiKey(db, header.slice(7).trim());
+  if (!actor) throw new AppError("UNAUTHORIZED", "Invalid, expired or revoked API key");
+  if (actor.scope !== "ingest" && actor.scope !== "full") throw new AppError("FORBIDDEN", `An API key with scope "${actor.scope}" cannot log runs; use an ingest or full key`);
+  return actor;
+}
+
+export async function handleV1(db: Db, request: Request, path: string[]): Promise<Response> {
+  try {
+    const [resource, runId, action, ...rest] = path;
+    const method = request.method;
+    if (resource === "openapi.json" && path.length === 1 && method === "GET") return json(openApiDocument());
+    if (resource !== "runs" || rest.length) return problem(404, `No such endpoint: ${method} /api/v1/${path.join("/")}; see /api/v1/openapi.json`);
+    const actor = await authenticate(db, request);
+    const teamId = actor.teamId;
+
+    if (!runId && method === "POST") {
+      const body = await readBody(request, z.union([ZAttachRunBody, ZCreateRunBody]));
+      if ("runId" in body) {
+        const run = await findTeamRun(db, teamId, body.runId);
+        return json({ runId: run.id, name: run.name, experimentId: run.experimentId, status: run.status }, 200);
+      }
+      return json(await createTrackedRun(db, teamId, body), 201);
+    }
+    if (runId && !action && method === "GET") {
+      const run = await findTeamRun(db, teamId, runId);
+      return json(run);
+    }
+    if (runId && method === "POST") {
+      switch (action) {
+        case "points": {
+          const body = await readBody(request, ZLogPointsBody);
+          await findTeamRun(db, teamId, runId);
+          const result = await ingestPoints(db, runId, body.points.map((point) => ({ ...point, value: toNumber(point.value) })));
+          return json({ runId, stored: result.stored });
+        }
+        case "summary":
+          return json(await updateTrackedRun(db, teamId, runId, await readBody(request, ZSummaryBody)));
+        case "heartbeat":
+          return json(await heartbeatTrackedRun(db, teamId, runId, await readBody(request, ZHeartbeatBody)));
+        case "finish":
+          return json(await finishTrackedRun(db, teamId, runId, await readBody(request, ZFinishBody)));
+      }
+    }
+    return problem(404, `No such endpoint: ${method} /api/v1/${path.join("/")}; see /api/v1/openapi.json`);
+  } catch (error) {
+    if (error instanceof ZodError) {
+      const issues = error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
+      return problem(400, `Invalid request: ${issues.map((issue) => `${issue.path || "body"}: ${issue.message}`).slice(0, 5).join("; ")}`, issues);
+    }
+    if (error instanceof AppError) return problem(APP_ERROR_CODES[error.code].http, error.message);
+    console.error("api/v1 failed:", error);
+    return problem(500, "Internal error; the server log has the details");
+  }
+}
