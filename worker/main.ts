@@ -4,7 +4,7 @@ import { PgBoss } from "pg-boss";
 import { createDb } from "../server/db.ts";
 import { discardPointsAfter } from "../server/domain/metrics/ingest-points.ts";
 import { claimRun } from "../server/domain/run/claim-run.ts";
-import { requeueStaleRuns } from "../server/domain/run/requeue-run.ts";
+import { requeueStaleRuns, requeueUnclaimedRun } from "../server/domain/run/requeue-run.ts";
 import { defaultWorkerName, markWorkerStopped, recordWorkerHeartbeat, registerWorker } from "../server/domain/worker/register-worker.ts";
 import { EnvError, maskDatabaseUrl, parseEnv } from "../server/env.ts";
 import { ensureTrainQueue, queueOf, TRAIN_QUEUE, ZTrainJob } from "../server/queue/boss.ts";
@@ -58,7 +58,10 @@ async function main() {
   console.log(`worker ${name} ready: ${slots} slot${slots === 1 ? "" : "s"}${gpus ? ` on GPUs ${gpus.join(",")}` : ""}`);
 
   const handle = async (runId: string) => {
-    if (shutdown.signal.aborted) throw new Error("worker stopping");
+    if (shutdown.signal.aborted) {
+      await requeueUnclaimedRun(db, queue, runId);
+      return;
+    }
     const claimed = await claimRun(db, runId, name);
     if (claimed.kind === "skipped") return;
     const { run } = claimed;

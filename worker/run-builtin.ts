@@ -46,7 +46,9 @@ export async function runBuiltin(session: RunSession, slot: SlotContext, shutdow
     stopReason = reason;
     send({ type: "stop", reason });
   };
-  shutdown.addEventListener("abort", () => stop("shutdown"), { once: true });
+  // The worker may have begun stopping while this run was being claimed.
+  if (shutdown.aborted) stop("shutdown");
+  else shutdown.addEventListener("abort", () => stop("shutdown"), { once: true });
   session.start();
   session.setHandlers({ onCancel: () => stop("cancel"), onFenced: () => child.kill("SIGKILL") });
 
@@ -74,6 +76,9 @@ export async function runBuiltin(session: RunSession, slot: SlotContext, shutdow
             break;
           case "checkpoint":
             try {
+              // A resumed attempt logs from the checkpoint's step on, so every point before it must be
+              // stored first; otherwise a crash right after the save leaves a gap. Unstored points: skip this one.
+              if (!(await session.flush())) break;
               await saveCheckpoint(slot.db, run, message.step, message.data, slot.checkpointDir);
             } catch (error) {
               checkpointFailure = error instanceof CheckpointError ? error.message : `cannot save a checkpoint: ${(error as Error).message}`;

@@ -83,27 +83,33 @@ export async function runCommand(session: RunSession, slot: SlotContext, shutdow
     session.log("stderr", line);
   });
 
-  let stopReason: "cancel" | "shutdown" | "fenced" | null = null;
-  const terminate = (reason: "cancel" | "shutdown" | "fenced") => {
+  let stopReason: "cancel" | "shutdown" | "fenced" | "timeout" | null = null;
+  const terminate = (reason: "cancel" | "shutdown" | "fenced" | "timeout") => {
     if (stopReason) return;
     stopReason = reason;
     child.kill("SIGTERM");
     setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"), KILL_GRACE_MS).unref();
   };
   session.setHandlers({ onCancel: () => terminate("cancel"), onFenced: () => terminate("fenced") });
-  shutdown.addEventListener("abort", () => terminate("shutdown"), { once: true });
+  // The worker may have begun stopping while this run was being claimed.
+  if (shutdown.aborted) terminate("shutdown");
+  else shutdown.addEventListener("abort", () => terminate("shutdown"), { once: true });
+  const timeout = runner.timeoutSeconds === undefined ? null : setTimeout(() => terminate("timeout"), runner.timeoutSeconds * 1000);
   session.start();
 
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
     child.once("error", (error) => resolve({ code: null, signal: null, error }));
     child.once("close", (code, signal) => resolve({ code, signal }));
   });
+  if (timeout) clearTimeout(timeout);
   const wallClockSeconds = (performance.now() - started) / 1000;
   const environment = { runner: "command", argv, host: os.hostname(), gpu: slot.gpu };
   if (stopReason === "fenced") return "fenced";
   if (stopReason === "shutdown") return (await session.release("the worker stopped while the command ran; it starts again")) ? "released" : "fenced";
   if (stopReason === "cancel") {
     await session.finish({ status: "canceled", error: "canceled while running; its metrics are kept", wallClockSeconds, environment, step: lastStep });
+  } else if (stopReason === "timeout") {
+    await session.finish({ status: "failed", error: `timed out after ${runner.timeoutSeconds} s (runner.timeoutSeconds)`, wallClockSeconds, environment, step: lastStep });
   } else if (exit.error) {
     await session.finish({ status: "failed", error: `cannot start ${argv[0]}: ${exit.error.message}`, wallClockSeconds, environment });
   } else if (exit.code === 0) {

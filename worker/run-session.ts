@@ -91,11 +91,12 @@ export class RunSession {
     }
   }
 
-  flush(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
+  /** Writes the buffered points and log lines; resolves to whether everything buffered so far is now stored. */
+  flush(): Promise<boolean> {
+    const flushed = this.flushing.then(async () => {
       if (!this.owned) {
         this.buffer = [];
-        return;
+        return false;
       }
       const points = this.buffer;
       const logs = this.logs;
@@ -107,14 +108,17 @@ export class RunSession {
           this.events.onFenced();
         }
         if (logs.length) await appendRunLog(this.db, this.run.id, this.run.attempt, logs);
+        return this.owned;
       } catch (error) {
         // Keep them for the next try; the database may be restarting.
         this.buffer = [...points, ...this.buffer];
         this.logs = [...logs, ...this.logs];
         this.onError(error);
+        return false;
       }
     });
-    return this.flushing;
+    this.flushing = flushed.then(() => undefined);
+    return flushed;
   }
 
   private stop(): void {

@@ -82,3 +82,8 @@ process.on("message", (message: ParentMessage) => {
 
 // The worker died: nothing to report to any more.
 process.on("disconnect", () => process.exit(0));
+
+// Ctrl-C in a terminal (or a stop sent to the whole process group) reaches this process too; the
+// worker relays it as a "stop" message, so it can save a checkpoint before it exits.
+process.on("SIGINT", () => undefined);
+process.on("SIGTERM", () => undefined);

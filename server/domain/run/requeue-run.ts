@@ -22,6 +22,20 @@ export async function requeueRun(db: Db, queue: RunQueue, runId: string, options
 }
 
 /**
+ * A job fetched by a worker that is stopping: the run is still queued, so it gets a fresh job for
+ * another worker (the fetched one is retired: failing it would leave the run queued with no job).
+ */
+export async function requeueUnclaimedRun(db: Db, queue: RunQueue, runId: string): Promise<boolean> {
+  return db.$transaction(async (tx) => {
+    const run = await tx.run.findUnique({ where: { id: runId }, select: { status: true, priority: true } });
+    if (run?.status !== "queued") return false;
+    await retireRunJobs(tx, [runId]);
+    await queue.enqueueRuns(tx, [{ runId, priority: run.priority }]);
+    return true;
+  });
+}
+
+/**
  * Runs whose heartbeat is older than `staleSeconds` lost their worker: they go back to the queue
  * (attempt + 1 when claimed again) or, past the attempt limit, fail with the reason.
  */

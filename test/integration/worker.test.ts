@@ -1,0 +1,264 @@
+import { spawnSync } from "node:child_process";
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { createCaller } from "../../server/api/root.ts";
+import { createTRPCContext } from "../../server/api/trpc.ts";
+import { cancelRuns } from "../../server/domain/run/cancel-runs.ts";
+import type { RunStatus } from "../../server/generated/prisma/enums.ts";
+import { startProducerQueue, type RunQueue } from "../../server/queue/boss.ts";
+import { createTeamWith, createUser, userActor } from "../helpers/actors.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { claimsIn, startWorker, waitFor, type WorkerProcess } from "../helpers/worker-process.ts";
+
+/**
+ * Real worker processes (worker/main.ts, each forking its training children) against a real
+ * PostgreSQL: claiming, crash recovery from checkpoints, cancellation, graceful shutdown, divergence
+ * and the command runner. Models are tiny so the whole file stays within a few minutes on two cores.
+ */
+
+const FINISHED: RunStatus[] = ["succeeded", "failed", "canceled", "diverged"];
+const hasPython = spawnSync("python3", ["--version"]).status === 0;
+
+let database: TestDatabase;
+let producer: { queue: RunQueue; stop: () => Promise<void> };
+let teamId: string;
+let editorId: string;
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  producer = await startProducerQueue(database.url);
+  editorId = (await createUser(database.db, "Wendy")).id;
+  teamId = (await createTeamWith(database.db, { [editorId]: "editor" })).id;
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((worker) => worker.killAll()));
+  // Whatever a failed test left unfinished must not be picked up by the next test's workers.
+  await database.db.run.updateMany({ where: { status: { in: ["queued", "running"] } }, data: { status: "canceled", error: "left over by a test" } });
+});
+
+afterAll(async () => {
+  await Promise.all(workers.splice(0).map((worker) => worker.killAll()));
+  await producer?.stop();
+  await database?.drop();
+});
+
+function worker(name: string, options: { slots?: number; env?: Record<string, string> } = {}): WorkerProcess {
+  const started = startWorker(database.url, {
+    name,
+    slots: options.slots ?? 1,
+    // Checkpoints every 100 steps, so a run interrupted mid-way always has one to resume from.
+    env: { SCALEBOARD_CHECKPOINT_STEPS: "100", SCALEBOARD_CHECKPOINT_SECONDS: "30", ...options.env },
+  });
+  workers.push(started);
+  onTestFailed(() => console.error(`--- output of worker ${name} ---\n${started.output()}`));
+  return started;
+}
+
+async function apply(source: string): Promise<{ experimentId: string; runIds: string[] }> {
+  const caller = createCaller(createTRPCContext({ db: database.db, actor: userActor(editorId), queue: async () => producer.queue }));
+  const result = await caller.spec.applySpec({ teamId, source, fileName: "worker-test.yaml" });
+  return { experimentId: result.experimentId, runIds: result.created };
+}
+
+/** A tiny teacher-regression MLP spec; `extra` is appended YAML (runner, sweep). */
+function tinySpec(experiment: string, options: { steps: number; width?: number; optimizer?: string; extra?: string }): string {
+  return `
+project: Worker test
+experiment: ${experiment}
+dataset: { kind: teacher, inputs: 4, hidden: 8, samples: 256 }
+model: { family: mlp, width: ${options.width ?? 8}, depth: 1 }
+training:
+  optimizer: ${options.optimizer ?? "{ kind: adam, lr: 0.01 }"}
+  batchSize: 32
+  budget: { steps: ${options.steps} }
+  evalEvery: 500
+  logEvery: 10
+resources: { backend: wasm }
+${options.extra ?? ""}`;
+}
+
+function run(runId: string) {
+  return database.db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, attempt: true, workerName: true, error: true, step: true } });
+}
+
+async function waitUntilFinished(runIds: string[], timeoutMs: number) {
+  await waitFor(
+    `${runIds.length} run(s) to finish`,
+    async () => (await database.db.run.count({ where: { id: { in: runIds }, status: { in: FINISHED } } })) === runIds.length,
+    { timeoutMs, intervalMs: 250 },
+  );
+  return database.db.run.findMany({ where: { id: { in: runIds } }, select: { id: true, status: true, attempt: true, workerName: true, error: true } });
+}
+
+async function seriesSteps(runId: string, key: string): Promise<{ step: number; value: number }[]> {
+  const points = await database.db.metricPoint.findMany({ where: { series: { runId, key } }, select: { step: true, value: true }, orderBy: { step: "asc" } });
+  return points;
+}
+
+/** The train/loss steps a run of `totalSteps` logs: every logEvery-th step, and the last step again at the end. */
+function expectedLossSteps(totalSteps: number, logEvery = 10): number[] {
+  const steps = new Set<number>();
+  for (let step = 0; step < totalSteps; step += logEvery) steps.add(step);
+  steps.add(totalSteps - 1);
+  return [...steps].sort((a, b) => a - b);
+}
+
+async function latestCheckpoint(runId: string) {
+  return database.db.checkpoint.findFirst({ where: { runId }, orderBy: { step: "desc" }, select: { step: true, attempt: true } });
+}
+
+describe("worker processes", () => {
+  it("three workers share thirty runs: each claimed once, all succeed, every series complete", { timeout: 180_000 }, async () => {
+    const pool = [worker("many-a", { slots: 2 }), worker("many-b", { slots: 2 }), worker("many-c", { slots: 2 })];
+    await Promise.all(pool.map((started) => started.ready));
+    const { runIds } = await apply(tinySpec("thirty", { steps: 200, extra: "sweep: { parameters: { model.width: [4, 8, 16] }, seeds: 10 }" }));
+    expect(runIds).toHaveLength(30);
+
+    const runs = await waitUntilFinished(runIds, 150_000);
+    expect(runs.filter((entry) => entry.status !== "succeeded")).toEqual([]);
+    expect(runs.filter((entry) => entry.attempt !== 1)).toEqual([]);
+
+    const claims = pool.flatMap((started) => claimsIn(started.output()));
+    for (const entry of runs) {
+      const claimedBy = claims.filter((claim) => claim.runId === entry.id);
+      expect(claimedBy, `claims of run ${entry.id}`).toHaveLength(1);
+      expect(claimedBy[0]!.worker).toBe(entry.workerName);
+    }
+    console.log(`runs per worker: ${pool.map((started) => `${started.name} ${claimsIn(started.output()).length}`).join(", ")}`);
+
+    for (const runId of runIds) {
+      const steps = (await seriesSteps(runId, "train/loss")).map((point) => point.step);
+      expect(steps, `train/loss steps of run ${runId}`).toEqual(expectedLossSteps(200));
+    }
+  });
+
+  it("resumes a run from its checkpoint on another worker after kill -9, without gaps or duplicates", { timeout: 120_000 }, async () => {
+    const stale = { SCALEBOARD_STALE_SECONDS: "4" };
+    const pair = [worker("crash-a", { env: stale }), worker("crash-b", { env: stale })];
+    await Promise.all(pair.map((started) => started.ready));
+    const steps = 3000;
+    const {
+      runIds: [runId],
+    } = await apply(tinySpec("crash", { steps }));
+
+    const checkpoint = await waitFor("a first checkpoint", () => latestCheckpoint(runId!), { timeoutMs: 60_000, intervalMs: 50 });
+    const before = await run(runId!);
+    expect(before).toMatchObject({ status: "running", attempt: 1 });
+    const victim = pair.find((started) => started.name === before.workerName)!;
+    const survivor = pair.find((started) => started !== victim)!;
+    const killedAt = performance.now();
+    victim.signal("SIGKILL");
+    await victim.exited;
+    // Its training child notices the worker is gone and exits too.
+    await waitFor("the killed worker's training process to exit", async () => !victim.groupAlive(), { timeoutMs: 10_000 });
+
+    await waitFor("the run to be running again", async () => {
+      const now = await run(runId!);
+      return now.status === "running" && now.attempt === 2;
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+    console.log(`resumed on ${survivor.name} ${((performance.now() - killedAt) / 1000).toFixed(1)} s after kill -9 (first checkpoint at step ${checkpoint.step})`);
+
+    const [finished] = await waitUntilFinished([runId!], 60_000);
+    expect(finished).toMatchObject({ status: "succeeded", attempt: 2, workerName: survivor.name });
+    const resumed = claimsIn(survivor.output()).find((claim) => claim.runId === runId);
+    expect(resumed).toMatchObject({ attempt: 2 });
+    expect(resumed!.fromStep).toBeGreaterThanOrEqual(checkpoint.step);
+
+    const loss = await seriesSteps(runId!, "train/loss");
+    expect(loss.map((point) => point.step)).toEqual(expectedLossSteps(steps));
+    expect(Number.isFinite(loss.at(-1)!.value)).toBe(true);
+    const series = await database.db.metricSeries.findUniqueOrThrow({ where: { runId_key: { runId: runId!, key: "train/loss" } }, select: { pointCount: true, lastStep: true } });
+    expect(series).toEqual({ pointCount: loss.length, lastStep: steps - 1 });
+  });
+
+  it("stops a running run within seconds of a cancel and keeps its points", { timeout: 60_000 }, async () => {
+    const single = worker("cancel-a");
+    await single.ready;
+    const {
+      runIds: [runId],
+    } = await apply(tinySpec("cancel", { steps: 50_000 }));
+    await waitFor("points from the running run", async () => (await seriesSteps(runId!, "train/loss")).length > 0, { timeoutMs: 30_000 });
+
+    const requestedAt = performance.now();
+    expect(await cancelRuns(database.db, { runIds: [runId!] })).toEqual({ canceled: 0, stopping: 1 });
+    await waitFor("the run to be canceled", async () => (await run(runId!)).status === "canceled", { timeoutMs: 5_000, intervalMs: 50 });
+    console.log(`canceled ${((performance.now() - requestedAt) / 1000).toFixed(1)} s after the request`);
+    expect((await run(runId!)).error).toContain("canceled");
+    expect((await seriesSteps(runId!, "train/loss")).length).toBeGreaterThan(0);
+    expect(single.isRunning()).toBe(true);
+  });
+
+  it("gives its runs back with a checkpoint on SIGTERM, and they finish on the next worker", { timeout: 120_000 }, async () => {
+    const first = worker("term-a", { slots: 2 });
+    await first.ready;
+    const steps = 4000;
+    const { runIds } = await apply(tinySpec("sigterm", { steps, extra: "sweep: { seeds: 2 }" }));
+    expect(runIds).toHaveLength(2);
+    await waitFor(
+      "both runs to be running with a checkpoint",
+      async () => {
+        const states = await Promise.all(runIds.map(async (runId) => ({ run: await run(runId), checkpoint: await latestCheckpoint(runId) })));
+        return states.every((state) => state.run.status === "running" && state.checkpoint !== null);
+      },
+      { timeoutMs: 60_000, intervalMs: 50 },
+    );
+
+    const signaledAt = performance.now();
+    first.signal("SIGTERM");
+    const exit = await first.exited;
+    const exitSeconds = (performance.now() - signaledAt) / 1000;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(exitSeconds).toBeLessThan(10);
+    await waitFor("its training processes to exit", async () => !first.groupAlive(), { timeoutMs: 5_000 });
+    for (const runId of runIds) {
+      expect((await run(runId)).status).toBe("queued");
+      expect((await latestCheckpoint(runId))?.step).toBeGreaterThan(0);
+    }
+
+    const second = worker("term-b", { slots: 2 });
+    const finished = await waitUntilFinished(runIds, 60_000);
+    expect(finished.map((entry) => entry.status)).toEqual(["succeeded", "succeeded"]);
+    const resumed = claimsIn(second.output());
+    for (const runId of runIds) {
+      const claim = resumed.find((entry) => entry.runId === runId);
+      expect(claim, `claim of ${runId}`).toMatchObject({ attempt: 2 });
+      expect(claim!.fromStep).toBeGreaterThan(0);
+      expect((await seriesSteps(runId, "train/loss")).map((point) => point.step)).toEqual(expectedLossSteps(steps));
+    }
+  });
+
+  it("marks a run whose loss blows up as diverged, naming the step", { timeout: 60_000 }, async () => {
+    worker("diverge-a");
+    const {
+      runIds: [runId],
+    } = await apply(tinySpec("diverge", { steps: 300, optimizer: "{ kind: sgd, lr: 1000000 }" }));
+    const [finished] = await waitUntilFinished([runId!], 45_000);
+    expect(finished!.status).toBe("diverged");
+    expect(finished!.error).toMatch(/at step \d+/);
+  });
+
+  it.skipIf(!hasPython)("runs a command runner cell and stores its JSON-lines metrics", { timeout: 60_000 }, async () => {
+    worker("command-a");
+    const runner = `runner: { kind: command, argv: ["python3", "scripts/train_tiny.py", "--width", "{{model.width}}", "--seed", "{{training.seed}}", "--steps", "50"] }`;
+    const {
+      runIds: [runId],
+    } = await apply(tinySpec("command", { steps: 50, extra: runner }));
+    const [finished] = await waitUntilFinished([runId!], 45_000);
+    expect(finished).toMatchObject({ status: "succeeded", error: null });
+    expect((await seriesSteps(runId!, "train/loss")).map((point) => point.step)).toEqual([10, 20, 30, 40, 50]);
+    const validation = await seriesSteps(runId!, "val/loss");
+    expect(validation.map((point) => point.step)).toEqual([50]);
+    expect(Number.isFinite(validation[0]!.value)).toBe(true);
+  });
+
+  it("fails a command that runs past runner.timeoutSeconds", { timeout: 60_000 }, async () => {
+    worker("timeout-a");
+    const runner = `runner: { kind: command, argv: [${JSON.stringify(process.execPath)}, "-e", "setTimeout(() => undefined, 60000)"], timeoutSeconds: 1 }`;
+    const {
+      runIds: [runId],
+    } = await apply(tinySpec("command-timeout", { steps: 50, extra: runner }));
+    const [finished] = await waitUntilFinished([runId!], 30_000);
+    expect(finished).toMatchObject({ status: "failed", error: "timed out after 1 s (runner.timeoutSeconds)" });
+  });
+});
