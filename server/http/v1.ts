@@ -6,7 +6,7 @@ import { verifyApiKey } from "../domain/api-key/verify-api-key.ts";
 import { ingestPoints } from "../domain/metrics/ingest-points.ts";
 import { createTrackedRun, finishTrackedRun, findTeamRun, heartbeatTrackedRun, updateTrackedRun } from "../domain/tracking/track-run.ts";
 import { openApiDocument } from "./openapi.ts";
-import { MAX_BODY_BYTES, ZAttachRunBody, ZCreateRunBody, ZFinishBody, ZHeartbeatBody, ZLogPointsBody, ZSummaryBody } from "./v1-schemas.ts";
+import { MAX_BODY_BYTES, MAX_POINTS, ZAttachRunBody, ZCreateRunBody, ZFinishBody, ZHeartbeatBody, ZLogPointsBody, ZSummaryBody } from "./v1-schemas.ts";
 
 /**
  * /api/v1: the HTTP logging API for runs trained anywhere (PyTorch, JAX, a shell script).
@@ -56,6 +56,10 @@ async function readBody<T>(request: Request, schema: ZodType<T>): Promise<T> {
     parsed = text.trim() ? parseLenientJson(text) : {};
   } catch (error) {
     throw new AppError("INVALID_INPUT", `The body is not valid JSON: ${(error as Error).message}`);
+  }
+  const points = (parsed as { points?: unknown } | null)?.points;
+  if (Array.isArray(points) && points.length > MAX_POINTS) {
+    throw new AppError("TOO_LARGE", `${points.length} points in one request; the limit is ${MAX_POINTS.toLocaleString("en-US")}. Send them in smaller batches.`);
   }
   return schema.parse(parsed);
 }

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../../server/domain/api-key/create-api-key.ts";
@@ -125,9 +125,16 @@ describe("TypeScript SDK", () => {
 describe("the README's Python snippet", () => {
   const python = spawnSync("python3", ["--version"]).status === 0;
   it.skipIf(!python)("logs a run with only the standard library", async () => {
-    const result = spawnSync("python3", [path.resolve(import.meta.dirname, "../../examples/log_from_python.py")], {
-      env: { ...process.env, SCALEBOARD_API_URL: server.url, SCALEBOARD_API_KEY: key },
-      encoding: "utf8",
+    // Asynchronously: the server answering it runs in this process.
+    const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn("python3", [path.resolve(import.meta.dirname, "../../examples/log_from_python.py")], {
+        env: { ...process.env, SCALEBOARD_API_URL: server.url, SCALEBOARD_API_KEY: key },
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk) => (stdout += chunk));
+      child.stderr.on("data", (chunk) => (stderr += chunk));
+      child.on("close", (status) => resolve({ status, stdout, stderr }));
     });
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
