@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { createRunKey } from "../server/domain/api-key/create-run-key.ts";
 import { getPath } from "../server/domain/spec/config-paths.ts";
 import type { AttemptEnd, SlotContext } from "./run-builtin.ts";
 import type { RunSession } from "./run-session.ts";
@@ -47,6 +48,8 @@ export async function runCommand(session: RunSession, slot: SlotContext, shutdow
   const runner = run.config.runner;
   if (runner.kind !== "command") throw new Error("not a command run");
   const argv = substituteArgs(runner.argv, run.config);
+  const apiUrl = process.env.SCALEBOARD_API_URL;
+  const runKey = apiUrl ? await createRunKey(slot.db, run.id) : null;
   const started = performance.now();
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: resolveCwd(runner.cwd),
@@ -55,6 +58,7 @@ export async function runCommand(session: RunSession, slot: SlotContext, shutdow
       ...runner.env,
       SCALEBOARD_RUN_ID: run.id,
       SCALEBOARD_CONFIG: JSON.stringify(run.config),
+      ...(apiUrl && runKey ? { SCALEBOARD_API_URL: apiUrl, SCALEBOARD_API_KEY: runKey.key } : {}),
       ...(slot.gpu !== null ? { CUDA_VISIBLE_DEVICES: String(slot.gpu) } : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -102,6 +106,7 @@ export async function runCommand(session: RunSession, slot: SlotContext, shutdow
     child.once("close", (code, signal) => resolve({ code, signal }));
   });
   if (timeout) clearTimeout(timeout);
+  await runKey?.revoke();
   const wallClockSeconds = (performance.now() - started) / 1000;
   const environment = { runner: "command", argv, host: os.hostname(), gpu: slot.gpu };
   if (stopReason === "fenced") return "fenced";

@@ -156,6 +156,8 @@ async function main() {
     SCALEBOARD_AUTH: mode,
     PORT: String(env.PORT),
     HOST: host,
+    // Command runs log back through the HTTP API of this server.
+    SCALEBOARD_API_URL: process.env.SCALEBOARD_API_URL || `${env.SCALEBOARD_PUBLIC_URL?.replace(/\/$/, "") ?? `http://127.0.0.1:${env.PORT}`}/api/v1`,
     NEXT_TELEMETRY_DISABLED: "1",
   };
   const nextBin = require.resolve("next/dist/bin/next");
