@@ -143,3 +143,22 @@ describe("plan and apply", () => {
     expect(validation.issues[0]).toMatchObject({ path: "model.widht", line: 16, column: 3 });
   });
 });
+
+describe("the examples", () => {
+  it("each plans and applies, and applying again is a no-op", async () => {
+    const { readdir } = await import("node:fs/promises");
+    const folder = path.resolve(import.meta.dirname, "../../examples");
+    const files = (await readdir(folder)).filter((file) => file.endsWith(".yaml")).sort();
+    expect(files).toEqual(["char-lm-names.yaml", "linear-regression.yaml", "mlp-width-scaling.yaml", "python-command.yaml"]);
+    for (const file of files) {
+      const source = (await readFile(path.join(folder, file), "utf8")).replace(/^experiment: (.*)$/m, "experiment: $1-examples-test");
+      const plan = await caller().spec.plan({ teamId, source, fileName: file });
+      expect(plan.create.length, file).toBeGreaterThan(0);
+      expect(plan.create.every((cell) => cell.sizeError === null && cell.paramCount! > 0), file).toBe(true);
+      const applied = await caller().spec.applySpec({ teamId, source, fileName: file });
+      expect(applied.created.length, file).toBe(plan.create.length);
+      const again = await caller().spec.applySpec({ teamId, source, fileName: file });
+      expect(again.created, file).toEqual([]);
+    }
+  });
+});
