@@ -69,8 +69,9 @@ function runningEmbeddedUrl(folder: string): string | null {
   }
 }
 
-async function pickTeam(api: Api, wanted: string | undefined): Promise<string> {
+async function pickTeam(api: Api, wanted: string | undefined, remote = false): Promise<string> {
   const session = await api.viewer.session();
+  if (remote && !session.apiKey && !session.user) throw new CliError("The server did not accept the API key in SCALEBOARD_API_KEY: it is invalid, expired or revoked", 1);
   const teams = session.teams;
   if (wanted) {
     const team = teams.find((candidate) => candidate.slug === wanted || candidate.id === wanted || candidate.name === wanted);
@@ -88,7 +89,7 @@ export async function openBackend(options: { server?: string; team?: string }): 
     if (!apiKey) throw new CliError("--server needs an API key in SCALEBOARD_API_KEY (create one on the Team page)", 2);
     const api = remoteApi(options.server, apiKey);
     try {
-      return { api, teamId: await pickTeam(api, options.team), describe: options.server, close: async () => undefined };
+      return { api, teamId: await pickTeam(api, options.team, true), describe: options.server, close: async () => undefined };
     } catch (error) {
       if (error instanceof CliError) throw error;
       throw new CliError(`Cannot use ${options.server}: ${(error as Error).message}`, 4);

@@ -366,7 +366,7 @@ async function main() {
   const blas = numpy.available ? numpy.run.blas : null;
   const numpyLine = blas
     ? `numpy ${String(blas.numpy)}: OpenBLAS kernel ${blas.corename ?? "?"} (${blas.source}), ${blas.num_threads} thread(s) for the table${numpyOneThread?.available ? `; on 1 thread: ${numpyOneThread.run.results.map((row) => `w=${row.width} ${fmt(row.gflops, 1)}`).join(", ")} GFLOP/s` : ""}; OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for that command`
-    : `numpy: ${numpy.reason}`;
+    : `numpy: ${numpy.available ? "no BLAS information" : numpy.reason}`;
 
   const elapsed = (performance.now() - benchStarted) / 1000;
   const loadAtEnd = os.loadavg()[0]!;

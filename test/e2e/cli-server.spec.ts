@@ -20,8 +20,10 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
 
 test("the CLI plans and applies through the server with an API key, and a revoked key is refused", async ({ request, baseURL }) => {
   const origin = { origin: baseURL! };
-  const session = await request.get(`/api/trpc/viewer.session`);
-  const teamId = superjson.deserialize<{ teams: { id: string }[] }>((await session.json()).result.data).teams[0]!.id;
+  // Its own team, so the Local team stays empty for the other tests on this server.
+  const team = await request.post(`/api/trpc/team.create`, { headers: origin, data: { json: { name: "CLI over HTTP" } } });
+  expect(team.status()).toBe(200);
+  const teamId = superjson.deserialize<{ id: string }>((await team.json()).result.data).id;
   const created = await request.post(`/api/trpc/apiKey.create`, { headers: origin, data: { json: { teamId, name: "cli e2e", scope: "full" } } });
   expect(created.status()).toBe(200);
   const { key, apiKey } = superjson.deserialize<{ key: string; apiKey: { id: string } }>((await created.json()).result.data);
