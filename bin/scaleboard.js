@@ -14,6 +14,7 @@ const commands = {
   status: ["server/cli/main.ts", "status"],
   cancel: ["server/cli/main.ts", "cancel"],
   logs: ["server/cli/main.ts", "logs"],
+  import: ["server/cli/import.ts"],
 };
 
 const [command, ...rest] = process.argv.slice(2);
@@ -28,6 +29,7 @@ Commands:
   status [EXPERIMENT]  experiments, or one experiment's runs with live progress
   cancel RUN|EXP       cancel a run or an experiment's runs
   logs RUN [--follow]  a run's log
+  import csv FILE | tensorboard DIR   import metrics as finished runs (--project, --experiment)
   start                start the database (embedded when DATABASE_URL is unset), web app and a worker
   dev                  the same with the Next.js dev server (reloads on change)
   migrate              apply pending database migrations

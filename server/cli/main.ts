@@ -30,6 +30,7 @@ Commands:
       --once                print once instead of following
   cancel RUN|EXPERIMENT     cancel a run, or every queued and running run of an experiment
   logs RUN [--follow]       print a run's log
+  import csv FILE | tensorboard DIR   import metrics as finished runs (scaleboard import --help)
   start | dev | migrate | worker   run the product (see README)
 
 Options for every command:

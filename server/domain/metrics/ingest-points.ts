@@ -45,8 +45,8 @@ export async function ingestPoints(db: Db, runId: string, points: MetricPointInp
     ), totals AS (
       SELECT "seriesId", max(step) AS last_step, min(step) AS first_step, count(*) FILTER (WHERE inserted) AS added,
              (array_agg(value ORDER BY step DESC))[1] AS last_value,
-             min(value) FILTER (WHERE value = value AND value NOT IN ('Infinity', '-Infinity')) AS min_value,
-             max(value) FILTER (WHERE value = value AND value NOT IN ('Infinity', '-Infinity')) AS max_value
+             min(value) FILTER (WHERE value <> 'NaN'::float8 AND value NOT IN ('Infinity', '-Infinity')) AS min_value,
+             max(value) FILTER (WHERE value <> 'NaN'::float8 AND value NOT IN ('Infinity', '-Infinity')) AS max_value
       FROM written GROUP BY "seriesId"
     )
     UPDATE "MetricSeries" s SET
@@ -88,8 +88,8 @@ export async function discardPointsAfter(db: Db, runId: string, step: number | n
     FROM (
       SELECT s2.id, count(p.step)::int AS count, min(p.step) AS first_step, max(p.step) AS last_step,
              (array_agg(p.value ORDER BY p.step DESC))[1] AS last_value,
-             min(p.value) FILTER (WHERE p.value = p.value AND p.value NOT IN ('Infinity', '-Infinity')) AS min_value,
-             max(p.value) FILTER (WHERE p.value = p.value AND p.value NOT IN ('Infinity', '-Infinity')) AS max_value
+             min(p.value) FILTER (WHERE p.value <> 'NaN'::float8 AND p.value NOT IN ('Infinity', '-Infinity')) AS min_value,
+             max(p.value) FILTER (WHERE p.value <> 'NaN'::float8 AND p.value NOT IN ('Infinity', '-Infinity')) AS max_value
       FROM "MetricSeries" s2 LEFT JOIN "MetricPoint" p ON p."seriesId" = s2.id
       WHERE s2."runId" = ${runId} GROUP BY s2.id
     ) stats WHERE s.id = stats.id`;
