@@ -1,6 +1,7 @@
 import { apiKeyRouter } from "./routers/api-key.ts";
 import { experimentRouter } from "./routers/experiment.ts";
 import { runRouter } from "./routers/run.ts";
+import { scalingRouter } from "./routers/scaling.ts";
 import { specRouter } from "./routers/spec.ts";
 import { healthRouter } from "./routers/health.ts";
 import { inviteRouter } from "./routers/invite.ts";
@@ -19,6 +20,7 @@ export const appRouter = router({
   experiment: experimentRouter,
   spec: specRouter,
   run: runRouter,
+  scaling: scalingRouter,
 });
 
 export type AppRouter = typeof appRouter;

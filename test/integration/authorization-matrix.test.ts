@@ -107,6 +107,8 @@ const MATRIX: Record<string, Entry> = {
   "run.cancel": { input: (f) => ({ runId: f.run.id }), allow: TEAM_EDITORS, scope: "run" },
   "run.cancelExperiment": { input: (f) => ({ experimentId: f.experiment.id }), allow: TEAM_EDITORS, scope: "experiment" },
   "run.logs": { input: (f) => ({ runId: f.run.id }), allow: TEAM_READERS, scope: "run" },
+  "scaling.view": { input: (f) => ({ experimentId: f.experiment.id, resamples: 0 }), allow: TEAM_READERS, scope: "experiment" },
+  "scaling.compare": { input: (f) => ({ runIds: [f.run.id], resamples: 0 }), allow: TEAM_READERS, scope: "run" },
   "project.create": { input: (f) => ({ teamId: f.team.id, name: `New ${randomBytes(3).toString("hex")}` }), allow: TEAM_EDITORS, scope: "team" },
 };
 
