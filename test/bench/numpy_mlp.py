@@ -3,12 +3,13 @@
 
 The same MLP as the tfjs benches, in float32: 64 -> w -> w -> 10, ReLU, mean squared error,
 forward + backward + Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8) on one fixed random batch.
+Each width runs --reps timed windows (sharing --target-seconds) and keeps the fastest.
 Prints one JSON object: the BLAS in use (threadpoolctl when importable, else OpenBLAS's own
 C API through ctypes) and, per width, steps timed, seconds, samples/s and GFLOP/s where
 GFLOP/s = 6 x params x samples/s (the ENVIRONMENT.md convention).
 
 Usage: python3 test/bench/numpy_mlp.py [--widths 32,128,512,2048] [--batch 128]
-       [--target-seconds 2] [--warmup 3] [--max-steps 5000]
+       [--target-seconds 2] [--warmup 3] [--max-steps 5000] [--reps 3]
 Thread count: OpenBLAS's default (all cores) unless OPENBLAS_NUM_THREADS is set.
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are read at load: the caller unsets them for this
 command alone (see test/bench/README.md).
@@ -141,7 +142,7 @@ class Mlp:
         return loss
 
 
-def bench(width, batch, target_seconds, warmup, max_steps, min_steps):
+def bench(width, batch, target_seconds, warmup, max_steps, min_steps, reps):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((batch, 64)).astype(F32)
     y = rng.standard_normal((batch, 10)).astype(F32)
@@ -155,11 +156,15 @@ def bench(width, batch, target_seconds, warmup, max_steps, min_steps):
         model.step(x, y)
         calibration += 1
     per_step = (time.perf_counter() - started) / calibration
-    steps = int(max(min_steps, min(max_steps, round(target_seconds / per_step))))
-    started = time.perf_counter()
-    for _ in range(steps):
-        loss = model.step(x, y)
-    seconds = time.perf_counter() - started
+    steps = int(max(min_steps, min(max_steps, round(target_seconds / reps / per_step))))
+    # Best of `reps` timed windows: other load on the machine only ever slows a window down.
+    windows = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        for _ in range(steps):
+            loss = model.step(x, y)
+        windows.append(time.perf_counter() - started)
+    seconds = min(windows)
     samples_per_second = steps * batch / seconds
     assert all(p.dtype == F32 for p in model.params), "parameters left float32"
     return {
@@ -167,6 +172,7 @@ def bench(width, batch, target_seconds, warmup, max_steps, min_steps):
         "params": model.count,
         "steps": steps,
         "seconds": seconds,
+        "windows": windows,
         "samplesPerSecond": samples_per_second,
         "gflops": 6 * model.count * samples_per_second / 1e9,
         "finalLoss": loss,
@@ -181,10 +187,11 @@ def main():
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--max-steps", type=int, default=5000)
     parser.add_argument("--min-steps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=3, help="timed windows per width (target-seconds split among them); the best is kept")
     args = parser.parse_args()
     widths = [int(w) for w in args.widths.split(",") if w]
     info = blas_info()
-    results = [bench(w, args.batch, args.target_seconds, args.warmup, args.max_steps, args.min_steps) for w in widths]
+    results = [bench(w, args.batch, args.target_seconds, args.warmup, args.max_steps, args.min_steps, max(1, args.reps)) for w in widths]
     json.dump({"blas": info, "batch": args.batch, "results": results}, sys.stdout)
     sys.stdout.write("\n")
 
