@@ -72,7 +72,9 @@ export function ExperimentList({ projectId, projectName }: { projectId: string; 
           {experiments.data.map((experiment) => (
             <tr key={experiment.id} data-testid="experiment-row" className="border-b border-slate-100 align-top last:border-0 dark:border-slate-800">
               <td className="px-4 py-3">
-                <div className="font-medium">{experiment.name}</div>
+                <Link href={`/experiments/${experiment.id}`} className={linkStyles} data-testid="experiment-link">
+                  {experiment.name}
+                </Link>
                 {experiment.description ? <p className="mt-0.5 max-w-md text-xs text-slate-600 dark:text-slate-400">{experiment.description}</p> : null}
               </td>
               <td className="space-y-1 px-4 py-3">

@@ -1,7 +1,7 @@
 "use client";
 
 import { QueryClientProvider, type QueryClient } from "@tanstack/react-query";
-import { createTRPCClient, httpBatchStreamLink, loggerLink } from "@trpc/client";
+import { createTRPCClient, httpBatchStreamLink, httpSubscriptionLink, loggerLink, splitLink } from "@trpc/client";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { useState, type ReactNode } from "react";
 import superjson from "superjson";
@@ -23,8 +23,13 @@ export function TRPCReactProvider({ children }: { children: ReactNode }) {
     createTRPCClient<AppRouter>({
       links: [
         loggerLink({ enabled: (op) => process.env.NODE_ENV === "development" && op.direction === "down" && op.result instanceof Error }),
-        // Queries go as POST so a spec being validated never overflows a URL.
-        httpBatchStreamLink({ transformer: superjson, url: "/api/trpc", methodOverride: "POST" }),
+        splitLink({
+          // Live run events arrive over server-sent events on the same endpoint.
+          condition: (op) => op.type === "subscription",
+          true: httpSubscriptionLink({ transformer: superjson, url: "/api/trpc" }),
+          // Queries go as POST so a spec being validated never overflows a URL.
+          false: httpBatchStreamLink({ transformer: superjson, url: "/api/trpc", methodOverride: "POST" }),
+        }),
       ],
     }),
   );

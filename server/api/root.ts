@@ -1,6 +1,9 @@
 import { apiKeyRouter } from "./routers/api-key.ts";
 import { experimentRouter } from "./routers/experiment.ts";
+import { liveRouter } from "./routers/live.ts";
+import { metricsRouter } from "./routers/metrics.ts";
 import { runRouter } from "./routers/run.ts";
+import { runsTableRouter } from "./routers/runs-table.ts";
 import { scalingRouter } from "./routers/scaling.ts";
 import { specRouter } from "./routers/spec.ts";
 import { healthRouter } from "./routers/health.ts";
@@ -21,6 +24,9 @@ export const appRouter = router({
   spec: specRouter,
   run: runRouter,
   scaling: scalingRouter,
+  metrics: metricsRouter,
+  runsTable: runsTableRouter,
+  live: liveRouter,
 });
 
 export type AppRouter = typeof appRouter;

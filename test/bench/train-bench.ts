@@ -345,9 +345,10 @@ async function main() {
 
       // Too slow to measure? Estimate from the previous width (cost grows about with params).
       const estimate = lastPerStep ? (lastPerStep.seconds * params) / lastPerStep.params : null;
-      // Slow cells: one warm-up step, no calibration, one rep, as few timed steps as the time allows (at least 2).
+      // Slow cells: two warm-up steps (the first steps at a new size grow the heap), no calibration,
+      // as few timed steps as the time allows (at least 2), and as many reps as fit in the cell limit.
       const heavy = estimate !== null && estimate > 0.5;
-      const warmup = heavy ? 1 : PLAN.warmup;
+      const warmup = heavy ? 2 : PLAN.warmup;
       const heavySteps = heavy ? Math.max(2, Math.min(PLAN.minSteps, Math.round(PLAN.targetSeconds / estimate!))) : null;
       if (estimate !== null) {
         const plannedSteps = heavySteps !== null ? 2 * (warmup + heavySteps) : warmup + 1 + PLAN.minSteps + (warmup + PLAN.minSteps);
@@ -357,7 +358,7 @@ async function main() {
           continue;
         }
       }
-      const reps = heavy ? 1 : PLAN.reps;
+      const reps = heavy ? Math.max(1, Math.min(PLAN.reps, Math.floor(PLAN.cellLimitSeconds / (estimate! * 2 * (warmup + heavySteps!))))) : PLAN.reps;
       log(`${backend} w=${width}: params ${params.toLocaleString("en-US")}${estimate !== null ? `, est. ${fmt(estimate * 1000, 1)} ms/step` : ""}`);
 
       // (a) then (b), alternated over reps; each rep picks the same step count for both.
@@ -440,7 +441,7 @@ async function main() {
   const elapsed = (performance.now() - benchStarted) / 1000;
   const loadAtEnd = os.loadavg()[0]!;
   const output = [
-    `Train bench: MLP 64 -> w -> w -> 10, ReLU, batch ${BATCH}, Adam, MSE; GFLOP/s = 6 x params x samples/s; ${args.quick ? "quick" : "full"} run, best of ${PLAN.reps} rep(s) (1 for slow cells), ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}, ${fmt(elapsed)} s in all; 1-min load average ${loadAtStart.toFixed(2)} at start, ${loadAtEnd.toFixed(2)} at end.`,
+    `Train bench: MLP 64 -> w -> w -> 10, ReLU, batch ${BATCH}, Adam, MSE; GFLOP/s = 6 x params x samples/s; ${args.quick ? "quick" : "full"} run, best of ${PLAN.reps} rep(s) (fewer for slow cells), ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}, ${fmt(elapsed)} s in all; 1-min load average ${loadAtStart.toFixed(2)} at start, ${loadAtEnd.toFixed(2)} at end.`,
     "",
     ...table,
     "",

@@ -109,6 +109,12 @@ const MATRIX: Record<string, Entry> = {
   "run.logs": { input: (f) => ({ runId: f.run.id }), allow: TEAM_READERS, scope: "run" },
   "scaling.view": { input: (f) => ({ experimentId: f.experiment.id, resamples: 0 }), allow: TEAM_READERS, scope: "experiment" },
   "scaling.compare": { input: (f) => ({ runIds: [f.run.id], resamples: 0 }), allow: TEAM_READERS, scope: "run" },
+  "metrics.series": { input: (f) => ({ runIds: [f.run.id], key: "train/loss" }), allow: TEAM_READERS, scope: "run" },
+  "metrics.keys": { input: (f) => ({ runIds: [f.run.id] }), allow: TEAM_READERS, scope: "run" },
+  "runsTable.list": { input: (f) => ({ experimentIds: [f.experiment.id] }), allow: TEAM_READERS, scope: "experiment" },
+  "runsTable.groups": { input: (f) => ({ experimentIds: [f.experiment.id], groupBy: "model.width" }), allow: TEAM_READERS, scope: "experiment" },
+  "runsTable.annotate": { input: (f) => ({ runId: f.run.id, notes: "looks good" }), allow: TEAM_EDITORS, scope: "run" },
+  "live.runEvents": { input: (f) => ({ experimentIds: [f.experiment.id] }), allow: TEAM_READERS, scope: "experiment" },
   "project.create": { input: (f) => ({ teamId: f.team.id, name: `New ${randomBytes(3).toString("hex")}` }), allow: TEAM_EDITORS, scope: "team" },
 };
 
@@ -122,7 +128,13 @@ function call(actor: Actor | null, path: string, input: unknown): Promise<unknow
 
 async function outcome(promise: Promise<unknown>): Promise<{ ok: true; value: unknown } | { ok: false; code: string; message: string }> {
   try {
-    return { ok: true, value: await promise };
+    const value = await promise;
+    // A subscription that was allowed: close the stream it opened.
+    if (value && typeof value === "object" && Symbol.asyncIterator in value) {
+      await (value as unknown as AsyncIterator<unknown>).return?.();
+      return { ok: true, value: null };
+    }
+    return { ok: true, value };
   } catch (error) {
     if (error instanceof TRPCError) return { ok: false, code: error.code, message: error.message };
     throw error;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Db } from "../../db.ts";
+import { discardSummariesAfter, writeSummaries } from "./write-summaries.ts";
 
 export const ZMetricPoint = z.object({
   key: z.string().min(1).max(200),
@@ -58,6 +59,7 @@ export async function ingestPoints(db: Db, runId: string, points: MetricPointInp
       "maxValue" = GREATEST(s."maxValue", t.max_value),
       "updatedAt" = now()
     FROM totals t WHERE s.id = t."seriesId"`;
+  await writeSummaries(db, { runId, keys: rows.map((row) => row.key), steps: rows.map((row) => row.step) });
   return { stored: rows.length };
 }
 
@@ -93,4 +95,5 @@ export async function discardPointsAfter(db: Db, runId: string, step: number | n
       FROM "MetricSeries" s2 LEFT JOIN "MetricPoint" p ON p."seriesId" = s2.id
       WHERE s2."runId" = ${runId} GROUP BY s2.id
     ) stats WHERE s.id = stats.id`;
+  await discardSummariesAfter(db, runId, step);
 }

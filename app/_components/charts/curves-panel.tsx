@@ -1,0 +1,409 @@
+"use client";
+
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import dynamic from "next/dynamic";
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type ReactNode } from "react";
+import { useTRPC } from "../../_trpc/react.tsx";
+import { ChartSkeleton, download, fileSlug, PanelEmpty, PanelError, smallSelect, toCsv, ToggleButton, ToolbarLabel, ToolButton } from "./chart-frame.tsx";
+import { seriesColor, useDarkMode, withAlpha } from "./chart-theme.ts";
+import { formatCount, formatDuration, formatFlops, formatMetric, formatParam, formatTick } from "./format.ts";
+import type { ChartController, PlotDataset, XWindow } from "./line-canvas.tsx";
+import { aggregateRuns, smoothEma, type XY } from "./smoothing.ts";
+import { readEnum, readNumber, useUrlState } from "./url-state.ts";
+
+const LineCanvas = dynamic(() => import("./line-canvas.tsx"), { ssr: false, loading: () => <ChartSkeleton /> });
+
+export const X_AXES = ["step", "wallclock", "flops", "samples", "tokens"] as const;
+export type XAxis = (typeof X_AXES)[number];
+
+const X_LABELS: Record<XAxis, string> = { step: "step", wallclock: "wall-clock (s)", flops: "FLOPs", samples: "samples", tokens: "tokens" };
+const X_FORMATS: Record<XAxis, (value: number) => string> = {
+  step: (value) => formatCount(value, 4),
+  wallclock: formatDuration,
+  flops: formatFlops,
+  samples: (value) => formatCount(value),
+  tokens: (value) => formatCount(value),
+};
+
+/** The most runs one chart asks for (metrics.series takes 200) and the points per run. */
+export const MAX_CHART_RUNS = 200;
+const POINTS_PER_RUN = 1000;
+
+export type ChartRun = { id: string; name: string; params: Record<string, unknown> };
+
+export type CurvesDefaults = { metric?: string; x?: XAxis; logX?: boolean; logY?: boolean; groupBy?: string };
+
+type CurvesPanelProps = {
+  title?: string;
+  runs: ChartRun[];
+  /** Swept parameters a group-by can use. */
+  paramKeys?: string[];
+  /** Prefix of this panel's keys in the query string, so two panels on a page keep their own state. */
+  urlPrefix?: string;
+  defaults?: CurvesDefaults;
+  /** One metric, no metric picker (the run page draws one chart per key). */
+  fixedMetric?: string;
+  height?: number;
+  testId?: string;
+};
+
+type LegendEntry = { seriesId: string; label: string; color: string; detail?: string };
+
+function roundWindow(value: number): number {
+  return Number(value.toPrecision(7));
+}
+
+export function CurvesPanel({ title, runs, paramKeys = [], urlPrefix = "", defaults = {}, fixedMetric, height = 320, testId = "curves-panel" }: CurvesPanelProps) {
+  const trpc = useTRPC();
+  const dark = useDarkMode();
+  const headingId = useId();
+  const { params, set } = useUrlState();
+  const key = (name: string) => `${urlPrefix}${name}`;
+
+  const plotted = runs.slice(0, MAX_CHART_RUNS);
+  const runIds = plotted.map((run) => run.id);
+  const keys = useQuery(trpc.metrics.keys.queryOptions({ runIds }, { enabled: runIds.length > 0 && !fixedMetric, placeholderData: keepPreviousData }));
+  const availableKeys = useMemo(() => keys.data?.keys.map((entry) => entry.key) ?? [], [keys.data]);
+
+  const urlMetric = params.get(key("metric"));
+  const metric =
+    fixedMetric ??
+    urlMetric ??
+    [defaults.metric, "val/loss", "train/loss"].find((candidate) => candidate && availableKeys.includes(candidate)) ??
+    availableKeys.find((candidate) => !["wallclock", "flops", "samples", "tokens", "lr"].includes(candidate)) ??
+    defaults.metric ??
+    null;
+  const x = readEnum(params, key("x"), X_AXES, defaults.x ?? "step");
+  const logX = params.has(key("logx")) ? params.get(key("logx")) === "1" : (defaults.logX ?? false);
+  const logY = params.has(key("logy")) ? params.get(key("logy")) === "1" : (defaults.logY ?? false);
+  const groupBy = params.has(key("group")) ? params.get(key("group")) || null : (defaults.groupBy ?? null);
+  const xMin = readNumber(params, key("xmin"));
+  const xMax = readNumber(params, key("xmax"));
+  const xWindow: XWindow | null = xMin !== null && xMax !== null && xMin < xMax ? { min: xMin, max: xMax } : null;
+
+  // The slider moves the curve at once; the URL follows when it settles.
+  const urlSmoothing = Math.min(0.99, Math.max(0, readNumber(params, key("smooth")) ?? 0));
+  const [smoothing, setSmoothing] = useState(urlSmoothing);
+  useEffect(() => setSmoothing(urlSmoothing), [urlSmoothing]);
+  const smoothingTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const changeSmoothing = (value: number) => {
+    setSmoothing(value);
+    if (smoothingTimer.current) clearTimeout(smoothingTimer.current);
+    smoothingTimer.current = setTimeout(() => set({ [key("smooth")]: value > 0 ? value : null }), 250);
+  };
+
+  const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
+  const controller = useRef<ChartController | null>(null);
+
+  const series = useQuery(
+    trpc.metrics.series.queryOptions(
+      { runIds, key: metric ?? "", x, points: POINTS_PER_RUN, ...(xWindow ? { xMin: xWindow.min, xMax: xWindow.max } : {}) },
+      {
+        enabled: runIds.length > 0 && metric !== null,
+        // Keep the old curves on screen while a zoom or live refresh loads, never across a change of
+        // metric or x axis: they would be drawn against the wrong axis.
+        placeholderData: (previous, previousQuery) => {
+          const before = (previousQuery?.queryKey[1] as { input?: { key?: string; x?: string } } | undefined)?.input;
+          return before?.key === metric && before?.x === x ? previous : undefined;
+        },
+      },
+    ),
+  );
+
+  const runById = useMemo(() => new Map(plotted.map((run, index) => [run.id, { run, index }])), [plotted]);
+
+  const { datasets, legend } = useMemo(() => {
+    const datasets: PlotDataset[] = [];
+    const legend: LegendEntry[] = [];
+    const rows = (series.data?.series ?? []).filter((entry) => runById.has(entry.runId));
+    if (!groupBy) {
+      for (const entry of rows) {
+        const { run, index } = runById.get(entry.runId)!;
+        const color = seriesColor(index, dark);
+        legend.push({ seriesId: run.id, label: run.name, color });
+        const raw: XY[] = entry.points;
+        if (smoothing > 0) {
+          datasets.push({ key: `${run.id}:raw`, role: "raw", seriesId: run.id, label: `${run.name} (raw)`, data: raw, borderColor: withAlpha(color, 0.28), borderWidth: 1 });
+        }
+        datasets.push({ key: run.id, role: "main", seriesId: run.id, label: run.name, data: smoothing > 0 ? smoothEma(raw, smoothing) : raw, borderColor: color, backgroundColor: color });
+      }
+      return { datasets, legend };
+    }
+    const groups = new Map<string, XY[][]>();
+    for (const entry of rows) {
+      const { run } = runById.get(entry.runId)!;
+      const label = `${groupBy}=${formatParam(run.params[groupBy])}`;
+      const members = groups.get(label) ?? [];
+      members.push(entry.points);
+      groups.set(label, members);
+    }
+    const ordered = [...groups.entries()].sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }));
+    ordered.forEach(([label, members], index) => {
+      const color = seriesColor(index, dark);
+      const seriesId = `group:${label}`;
+      legend.push({ seriesId, label, color, detail: `${members.length} run${members.length === 1 ? "" : "s"}` });
+      const smoothed = members.map((points) => (smoothing > 0 ? smoothEma(points, smoothing) : points));
+      const band = aggregateRuns(smoothed);
+      if (members.length > 1) {
+        datasets.push({ key: `${seriesId}:min`, role: "band-low", seriesId, label: `${label} min`, data: band.map((point) => ({ x: point.x, y: point.min })), borderColor: "transparent", pointRadius: 0, borderWidth: 0, fill: false });
+        datasets.push({
+          key: `${seriesId}:max`,
+          role: "band-high",
+          seriesId,
+          label: `${label} max`,
+          data: band.map((point) => ({ x: point.x, y: point.max })),
+          borderColor: "transparent",
+          pointRadius: 0,
+          borderWidth: 0,
+          fill: "-1",
+          backgroundColor: withAlpha(color, dark ? 0.22 : 0.16),
+        });
+      }
+      if (smoothing > 0) {
+        const rawMean = aggregateRuns(members).map((point) => ({ x: point.x, y: point.mean }));
+        datasets.push({ key: `${seriesId}:raw`, role: "raw", seriesId, label: `${label} mean (raw)`, data: rawMean, borderColor: withAlpha(color, 0.28), borderWidth: 1 });
+      }
+      datasets.push({
+        key: seriesId,
+        role: "main",
+        seriesId,
+        label: `${label} mean`,
+        data: band.map((point) => ({ x: point.x, y: point.mean })),
+        notes: band.map((point) => (point.count > 1 && point.min !== null && point.max !== null ? `${point.count} runs, min ${formatMetric(point.min)}, max ${formatMetric(point.max)}` : null)),
+        borderColor: color,
+        backgroundColor: color,
+        borderWidth: 2,
+      });
+    });
+    return { datasets, legend };
+  }, [series.data, runById, groupBy, smoothing, dark]);
+
+  // What is drawn is what is exported: hidden series left out, values a log axis cannot place as gaps.
+  const drawn = useMemo(
+    () =>
+      datasets
+        .filter((dataset) => !hidden.has(dataset.seriesId))
+        .map((dataset) =>
+          logX || logY
+            ? { ...dataset, data: dataset.data.map((point) => ((logX && point.x <= 0) || (logY && point.y !== null && point.y <= 0) ? { x: point.x, y: null } : point)) }
+            : dataset,
+        ),
+    [datasets, hidden, logX, logY],
+  );
+
+  const onWindowChange = useCallback(
+    (window: XWindow) => set({ [`${urlPrefix}xmin`]: roundWindow(window.min), [`${urlPrefix}xmax`]: roundWindow(window.max) }),
+    [set, urlPrefix],
+  );
+
+  const zoomBy = (factor: number) => {
+    const range = controller.current?.xRange();
+    if (!range) return;
+    let { min, max } = range;
+    if (logX && min > 0) {
+      const [a, b] = [Math.log(min), Math.log(max)];
+      const center = (a + b) / 2;
+      const half = ((b - a) / 2) * factor;
+      [min, max] = [Math.exp(center - half), Math.exp(center + half)];
+    } else {
+      const center = (min + max) / 2;
+      const half = ((max - min) / 2) * factor;
+      [min, max] = [center - half, center + half];
+    }
+    onWindowChange({ min, max });
+  };
+
+  const xLabel = X_LABELS[x];
+  const chartTitle = `${metric ?? "metric"} vs ${xLabel}`;
+  const exportCsv = () => {
+    const rows = drawn.flatMap((dataset) => dataset.data.map((point) => [dataset.label ?? dataset.key, dataset.role, point.x, point.y]));
+    download(`${fileSlug(chartTitle)}.csv`, toCsv(["series", "kind", x, metric ?? "value"], rows), "text/csv");
+  };
+  const exportPng = () => {
+    const png = controller.current?.toPng();
+    if (png) download(`${fileSlug(chartTitle)}.png`, png);
+  };
+
+  const anyDownsampled = series.data?.series.some((entry) => entry.downsampled) ?? false;
+  const pointTotal = series.data?.series.reduce((sum, entry) => sum + entry.points.length, 0) ?? 0;
+  const logged = series.data?.series.reduce((sum, entry) => sum + entry.total, 0) ?? 0;
+
+  let body: ReactNode;
+  if (runs.length === 0) body = <PanelEmpty title="No runs to plot" height={height} testId="curves-empty">Runs appear here as soon as they log a point.</PanelEmpty>;
+  else if (keys.isError) body = <PanelError>Could not load the metric names: {keys.error.message}</PanelError>;
+  else if (series.isError) body = <PanelError>Could not load the curves: {series.error.message}</PanelError>;
+  else if (metric === null && keys.isSuccess) body = <PanelEmpty title="No metrics logged yet" height={height} testId="curves-empty">Curves appear once a run logs its first point.</PanelEmpty>;
+  else if (series.isPending || metric === null) body = <ChartSkeleton height={height} />;
+  else if (pointTotal === 0 && !xWindow)
+    body = (
+      <PanelEmpty title={`No ${metric} points against ${xLabel} yet`} height={height} testId="curves-empty">
+        {x === "tokens" ? "Only language-model runs log tokens." : "Points appear as the runs log them."}
+      </PanelEmpty>
+    );
+  else
+    body = (
+      <LineCanvas
+        datasets={drawn}
+        dark={dark}
+        logX={logX}
+        logY={logY}
+        xTitle={xLabel}
+        yTitle={metric}
+        formatX={X_FORMATS[x]}
+        formatY={formatTick}
+        xWindow={xWindow}
+        onWindowChange={onWindowChange}
+        controller={controller}
+        ariaLabel={`${chartTitle}: ${legend.length} ${groupBy ? "groups" : "runs"}`}
+        height={height}
+      />
+    );
+
+  return (
+    <section
+      aria-labelledby={headingId}
+      data-testid={testId}
+      data-x={x}
+      data-metric={metric ?? ""}
+      data-window={xWindow ? `${xWindow.min},${xWindow.max}` : ""}
+      className="min-w-0 rounded-xl border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900"
+    >
+      <div className="mb-3 flex flex-wrap items-center gap-x-3 gap-y-2">
+        <h2 id={headingId} className="mr-auto font-medium">
+          {title ?? chartTitle}
+        </h2>
+        {!fixedMetric ? (
+          <ToolbarLabel label="Metric">
+            <select className={smallSelect} value={metric ?? ""} onChange={(event) => set({ [key("metric")]: event.target.value })} data-testid="curves-metric">
+              {metric !== null && !availableKeys.includes(metric) ? <option value={metric}>{metric}</option> : null}
+              {availableKeys.map((name) => (
+                <option key={name} value={name}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </ToolbarLabel>
+        ) : null}
+        <ToolbarLabel label="x">
+          <select
+            className={smallSelect}
+            value={x}
+            data-testid="curves-x"
+            onChange={(event) => set({ [key("x")]: event.target.value === "step" && !defaults.x ? null : event.target.value, [key("xmin")]: null, [key("xmax")]: null })}
+          >
+            {X_AXES.map((axis) => (
+              <option key={axis} value={axis}>
+                {X_LABELS[axis]}
+              </option>
+            ))}
+          </select>
+        </ToolbarLabel>
+        <div className="flex gap-1" role="group" aria-label="Axis scales">
+          <ToggleButton pressed={logX} onClick={() => set({ [key("logx")]: logX ? "0" : "1", [key("xmin")]: null, [key("xmax")]: null })} testId="curves-logx">
+            log x
+          </ToggleButton>
+          <ToggleButton pressed={logY} onClick={() => set({ [key("logy")]: logY ? "0" : "1" })} testId="curves-logy">
+            log y
+          </ToggleButton>
+        </div>
+        {paramKeys.length > 0 ? (
+          <ToolbarLabel label="Group by">
+            <select className={smallSelect} value={groupBy ?? ""} onChange={(event) => set({ [key("group")]: event.target.value })} data-testid="curves-group">
+              <option value="">none (one line per run)</option>
+              {paramKeys.map((name) => (
+                <option key={name} value={name}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </ToolbarLabel>
+        ) : null}
+        <ToolbarLabel label={`Smoothing ${smoothing.toFixed(2)}`}>
+          <input
+            type="range"
+            min={0}
+            max={0.99}
+            step={0.01}
+            value={smoothing}
+            onChange={(event) => changeSmoothing(Number(event.target.value))}
+            className="w-24 accent-indigo-600"
+            aria-label="EMA smoothing weight"
+            data-testid="curves-smoothing"
+          />
+        </ToolbarLabel>
+      </div>
+
+      {body}
+
+      <div className="mt-2 flex flex-wrap items-center gap-2 text-xs text-slate-500 dark:text-slate-400">
+        <div className="flex gap-1" role="group" aria-label="Zoom">
+          <ToolButton onClick={() => zoomBy(0.5)} label="Zoom in" disabled={pointTotal === 0} testId="curves-zoom-in">
+            +
+          </ToolButton>
+          <ToolButton onClick={() => zoomBy(2)} label="Zoom out" disabled={pointTotal === 0} testId="curves-zoom-out">
+            −
+          </ToolButton>
+          <ToolButton onClick={() => set({ [key("xmin")]: null, [key("xmax")]: null })} label="Reset zoom" disabled={!xWindow} testId="curves-zoom-reset">
+            Reset
+          </ToolButton>
+        </div>
+        <span className="hidden sm:inline">Drag to zoom, Shift+drag to pan, Ctrl+wheel to zoom.</span>
+        <span data-testid="curves-resolution" className="ml-auto tabular-nums">
+          {series.isFetching ? "Loading… " : ""}
+          {xWindow ? `${xLabel} ${X_FORMATS[x](xWindow.min)} – ${X_FORMATS[x](xWindow.max)} · ` : ""}
+          {series.data
+            ? anyDownsampled
+              ? `${formatCount(pointTotal)} of ${formatCount(logged)} points (min/max kept per bucket; zoom in for full resolution)`
+              : `all ${formatCount(pointTotal)} points`
+            : ""}
+        </span>
+        <ToolButton onClick={exportPng} label="Export PNG" disabled={pointTotal === 0} testId="curves-export-png">
+          PNG
+        </ToolButton>
+        <ToolButton onClick={exportCsv} label="Export CSV" disabled={pointTotal === 0} testId="curves-export-csv">
+          CSV
+        </ToolButton>
+      </div>
+
+      {anyDownsampled && smoothing > 0 ? (
+        <p className="mt-1 text-xs text-slate-500 dark:text-slate-400">Smoothing runs over the points drawn; zoom in for a smoothing of every logged point.</p>
+      ) : null}
+      {runs.length > MAX_CHART_RUNS ? (
+        <p className="mt-1 text-xs text-amber-700 dark:text-amber-300">
+          Showing the first {MAX_CHART_RUNS} of {runs.length} runs; select runs in the table to choose which.
+        </p>
+      ) : null}
+
+      {legend.length > 0 ? (
+        <ul aria-label="Legend: press to hide or show a series" className="mt-3 flex max-h-28 flex-wrap gap-1 overflow-y-auto" data-testid="curves-legend">
+          {legend.map((entry) => {
+            const shown = !hidden.has(entry.seriesId);
+            return (
+              <li key={entry.seriesId}>
+                <button
+                  type="button"
+                  aria-pressed={shown}
+                  onClick={() =>
+                    setHidden((current) => {
+                      const next = new Set(current);
+                      if (next.has(entry.seriesId)) next.delete(entry.seriesId);
+                      else next.add(entry.seriesId);
+                      return next;
+                    })
+                  }
+                  className={`flex items-center gap-1.5 rounded-md border px-2 py-0.5 text-xs focus-visible:outline-2 focus-visible:outline-indigo-500 ${
+                    shown ? "border-slate-200 dark:border-slate-700" : "border-dashed border-slate-300 text-slate-400 line-through dark:border-slate-700 dark:text-slate-500"
+                  }`}
+                >
+                  <span aria-hidden className="inline-block h-2 w-3 rounded-sm" style={{ backgroundColor: shown ? entry.color : "transparent", border: `1px solid ${entry.color}` }} />
+                  {entry.label}
+                  {entry.detail ? <span className="text-slate-400">({entry.detail})</span> : null}
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      ) : null}
+    </section>
+  );
+}

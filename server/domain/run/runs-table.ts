@@ -1,0 +1,323 @@
+import { z } from "zod";
+import type { Db } from "../../db.ts";
+import { Prisma } from "../../generated/prisma/client.ts";
+import { RunStatus } from "../../generated/prisma/enums.ts";
+import type { Actor } from "../access/actor.ts";
+import { resolveProjectAccess } from "../access/resolve-team-access.ts";
+import { AppError } from "../app-error.ts";
+
+/**
+ * The runs table of one or more experiments: sorted, filtered and keyset-paginated in SQL so that
+ * 10,000 runs cost about what 100 do. Each experiment is read by its own LATERAL subquery limited to
+ * one page, so a sort the index (experimentId, createdAt, id) serves reads one page per experiment;
+ * other sorts read the experiment's runs once. The final metric is the chosen key's MetricSeries row
+ * (lastValue; bestMetric its minValue or maxValue), found through the unique (runId, key) index.
+ */
+
+export const RUNS_TABLE_COLUMNS = ["name", "status", "createdAt", "updatedAt", "paramCount", "totalFlops", "wallClockSeconds", "finalMetric", "bestMetric", "param"] as const;
+export type RunsTableColumn = (typeof RUNS_TABLE_COLUMNS)[number];
+
+const ZScalar = z.union([z.string(), z.number(), z.boolean()]);
+
+export const ZRunsTableFilter = z.object({
+  status: z.array(z.enum(Object.values(RunStatus) as [RunStatus, ...RunStatus[]])).max(6).optional(),
+  /** Matched, case-insensitively, inside the name, the notes and the tags. */
+  search: z.string().trim().max(200).optional(),
+  /** Swept parameters by path ("model.width"): a numeric range, or one exact value. */
+  params: z.record(z.string().min(1).max(200), z.object({ min: z.number().optional(), max: z.number().optional(), equals: ZScalar.optional() })).optional(),
+});
+export type RunsTableFilter = z.infer<typeof ZRunsTableFilter>;
+
+const ZMetricChoice = {
+  /** The key whose final value fills finalMetric and bestMetric, e.g. "val/loss". */
+  metric: z.string().min(1).max(200).default("val/loss"),
+  /** Whether smaller (losses) or larger (accuracies) is better; guessed from the key when absent. */
+  metricGoal: z.enum(["min", "max"]).optional(),
+};
+
+export const ZRunsTableInput = z.object({
+  experimentIds: z.array(z.string().min(1)).min(1).max(20),
+  ...ZMetricChoice,
+  sort: z
+    .object({
+      column: z.enum(RUNS_TABLE_COLUMNS),
+      /** The parameter path when column is "param". */
+      param: z.string().min(1).max(200).optional(),
+      direction: z.enum(["asc", "desc"]).default("asc"),
+    })
+    .refine((sort) => sort.column !== "param" || sort.param !== undefined, { message: "name the parameter to sort by", path: ["param"] })
+    .default({ column: "createdAt", direction: "desc" }),
+  filter: ZRunsTableFilter.default({}),
+  cursor: z.string().min(1).nullish(),
+  limit: z.number().int().min(1).max(500).default(100),
+});
+export type RunsTableInput = z.input<typeof ZRunsTableInput>;
+
+export const ZRunsTableGroupsInput = z.object({
+  experimentIds: z.array(z.string().min(1)).min(1).max(20),
+  groupBy: z.string().min(1).max(200),
+  ...ZMetricChoice,
+  filter: ZRunsTableFilter.default({}),
+});
+export type RunsTableGroupsInput = z.input<typeof ZRunsTableGroupsInput>;
+
+export type ParamValue = string | number | boolean | null;
+
+export type RunsTableRow = {
+  id: string;
+  name: string;
+  status: RunStatus;
+  params: Record<string, ParamValue>;
+  paramCount: number | null;
+  totalFlops: number | null;
+  wallClockSeconds: number | null;
+  backend: string | null;
+  workerName: string | null;
+  tags: string[];
+  notes: string | null;
+  finalMetric: number | null;
+  bestMetric: number | null;
+  experimentId: string;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+/** Every experiment must be readable by the actor; unknown and other teams' experiments are NOT_FOUND alike. */
+export async function assertExperimentsReadable(db: Db, actor: Actor, experimentIds: readonly string[]): Promise<void> {
+  const unique = [...new Set(experimentIds)];
+  const experiments = await db.experiment.findMany({ where: { id: { in: unique } }, select: { projectId: true } });
+  if (experiments.length !== unique.length) throw new AppError("NOT_FOUND", "Experiment not found");
+  for (const projectId of new Set(experiments.map((experiment) => experiment.projectId))) {
+    try {
+      await resolveProjectAccess(db, actor, projectId, "viewer");
+    } catch (error) {
+      if (error instanceof AppError && error.code === "NOT_FOUND") throw new AppError("NOT_FOUND", "Experiment not found");
+      throw error;
+    }
+  }
+}
+
+/** Accuracy-like keys are better high; everything else (losses, perplexities, errors) low. */
+export function guessMetricGoal(metric: string): "min" | "max" {
+  return /acc|accuracy|auc|f1|precision|recall|score|reward|bleu|rouge/i.test(metric) ? "max" : "min";
+}
+
+const param = (name: string) => Prisma.sql`(r.config -> 'params' -> ${name}::text)`;
+const paramNumber = (name: string) => Prisma.sql`CASE WHEN jsonb_typeof(${param(name)}) = 'number' THEN (r.config -> 'params' ->> ${name}::text)::float8 END`;
+
+function filterSql(filter: RunsTableFilter): Prisma.Sql[] {
+  const conditions: Prisma.Sql[] = [];
+  if (filter.status && filter.status.length > 0) conditions.push(Prisma.sql`r.status = ANY(${filter.status}::"RunStatus"[])`);
+  if (filter.search) {
+    const pattern = `%${filter.search.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+    conditions.push(Prisma.sql`(r.name ILIKE ${pattern} OR r.notes ILIKE ${pattern} OR EXISTS (SELECT 1 FROM unnest(r.tags) AS tag WHERE tag ILIKE ${pattern}))`);
+  }
+  for (const [name, range] of Object.entries(filter.params ?? {})) {
+    if (range.min !== undefined) conditions.push(Prisma.sql`${paramNumber(name)} >= ${range.min}::float8`);
+    if (range.max !== undefined) conditions.push(Prisma.sql`${paramNumber(name)} <= ${range.max}::float8`);
+    if (range.equals !== undefined) conditions.push(Prisma.sql`${param(name)} = ${JSON.stringify(range.equals)}::jsonb`);
+  }
+  return conditions;
+}
+
+type SortSpec = { expression: Prisma.Sql; type: Prisma.Sql; nullable: boolean };
+
+async function sortSpec(db: Db, input: z.infer<typeof ZRunsTableInput>, goal: "min" | "max"): Promise<SortSpec> {
+  const plain = (column: string, type: string, nullable: boolean): SortSpec => ({ expression: Prisma.raw(`r."${column}"`), type: Prisma.raw(type), nullable });
+  switch (input.sort.column) {
+    case "name":
+      return plain("name", "text", false);
+    case "status":
+      return plain("status", `"RunStatus"`, false);
+    case "createdAt":
+    case "updatedAt":
+      return plain(input.sort.column, "timestamp(3)", false);
+    case "paramCount":
+      return plain("paramCount", "bigint", true);
+    case "totalFlops":
+    case "wallClockSeconds":
+      return plain(input.sort.column, "float8", true);
+    case "finalMetric":
+      return { expression: Prisma.sql`ms."lastValue"`, type: Prisma.raw("float8"), nullable: true };
+    case "bestMetric":
+      return { expression: goal === "max" ? Prisma.sql`ms."maxValue"` : Prisma.sql`ms."minValue"`, type: Prisma.raw("float8"), nullable: true };
+    case "param": {
+      const name = input.sort.param!;
+      // Numeric order when every run that has the parameter has a number there; text order otherwise.
+      const shapes = await paramShapes(db, input.experimentIds);
+      const textual = shapes.some((shape) => shape.kinds.get(name) === "text");
+      return textual
+        ? { expression: Prisma.sql`(r.config -> 'params' ->> ${name}::text)`, type: Prisma.raw("text"), nullable: true }
+        : { expression: paramNumber(name), type: Prisma.raw("float8"), nullable: true };
+    }
+  }
+}
+
+type Cursor = { value: string | null; id: string };
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.value, cursor.id])).toString("base64url");
+}
+
+function decodeCursor(text: string): Cursor {
+  try {
+    const parsed = z.tuple([z.string().nullable(), z.string()]).parse(JSON.parse(Buffer.from(text, "base64url").toString("utf8")));
+    return { value: parsed[0], id: parsed[1] };
+  } catch {
+    throw new AppError("INVALID_INPUT", "cursor is not one this table gave out");
+  }
+}
+
+/** Rows after the cursor in the order (value, id), NULLS LAST in both directions. */
+function afterCursor(sort: SortSpec, direction: "asc" | "desc", cursor: Cursor): Prisma.Sql {
+  const beyond = direction === "asc" ? Prisma.raw(">") : Prisma.raw("<");
+  if (cursor.value === null) return Prisma.sql`(${sort.expression} IS NULL AND r.id ${beyond} ${cursor.id})`;
+  const after = Prisma.sql`(${sort.expression}, r.id) ${beyond} (${cursor.value}::${sort.type}, ${cursor.id}::text)`;
+  return sort.nullable ? Prisma.sql`(${sort.expression} IS NULL OR ${after})` : after;
+}
+
+function orderBy(expression: Prisma.Sql, id: Prisma.Sql, direction: "asc" | "desc", nullable: boolean): Prisma.Sql {
+  const way = Prisma.raw(direction === "asc" ? "ASC" : "DESC");
+  return nullable ? Prisma.sql`${expression} ${way} NULLS LAST, ${id} ${way}` : Prisma.sql`${expression} ${way}, ${id} ${way}`;
+}
+
+type RawRow = Omit<RunsTableRow, "params" | "paramCount"> & { params: unknown; paramCount: bigint | null; sortKey: string | null };
+
+export async function listRunsTable(db: Db, query: RunsTableInput): Promise<{ rows: RunsTableRow[]; columns: string[]; nextCursor: string | null }> {
+  const input = ZRunsTableInput.parse(query);
+  const goal = input.metricGoal ?? guessMetricGoal(input.metric);
+  const sort = await sortSpec(db, input, goal);
+  const conditions = [Prisma.sql`r."experimentId" = e.id`, ...filterSql(input.filter)];
+  if (input.cursor) conditions.push(afterCursor(sort, input.sort.direction, decodeCursor(input.cursor)));
+  const best = goal === "max" ? Prisma.sql`ms."maxValue"` : Prisma.sql`ms."minValue"`;
+  const take = input.limit + 1;
+  const experimentIds = [...new Set(input.experimentIds)];
+
+  const page = db.$queryRaw<RawRow[]>`
+    SELECT t.* FROM unnest(${experimentIds}::text[]) AS e(id) CROSS JOIN LATERAL (
+      SELECT r.id, r.name, r.status::text AS status, r.config -> 'params' AS params, r."paramCount", r."totalFlops", r."wallClockSeconds",
+             r.backend, r."workerName", r.tags, r.notes, ms."lastValue" AS "finalMetric", ${best} AS "bestMetric",
+             r."experimentId", r."createdAt", r."updatedAt", ${sort.expression} AS "sortValue", (${sort.expression})::text AS "sortKey"
+      FROM "Run" r LEFT JOIN "MetricSeries" ms ON ms."runId" = r.id AND ms.key = ${input.metric}
+      WHERE ${Prisma.join(conditions, " AND ")}
+      ORDER BY ${orderBy(sort.expression, Prisma.sql`r.id`, input.sort.direction, sort.nullable)}
+      LIMIT ${take}::int
+    ) t
+    ORDER BY ${orderBy(Prisma.sql`t."sortValue"`, Prisma.sql`t.id`, input.sort.direction, sort.nullable)}
+    LIMIT ${take}::int`;
+  // Two connections at once: the page and the parameter names cost one round trip, not two.
+  const [rows, columns] = await Promise.all([page, listParamColumns(db, experimentIds)]);
+
+  const shown = rows.slice(0, input.limit);
+  const last = shown.at(-1);
+  const nextCursor = rows.length > input.limit && last ? encodeCursor({ value: last.sortKey, id: last.id }) : null;
+  return {
+    rows: shown.map((row) => ({
+      id: row.id,
+      name: row.name,
+      status: row.status,
+      params: scalarParams(row.params),
+      paramCount: row.paramCount === null ? null : Number(row.paramCount),
+      totalFlops: row.totalFlops,
+      wallClockSeconds: row.wallClockSeconds,
+      backend: row.backend,
+      workerName: row.workerName,
+      tags: row.tags,
+      notes: row.notes,
+      finalMetric: row.finalMetric,
+      bestMetric: row.bestMetric,
+      experimentId: row.experimentId,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    })),
+    columns,
+    nextCursor,
+  };
+}
+
+function scalarParams(value: unknown): Record<string, ParamValue> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return {};
+  const params: Record<string, ParamValue> = {};
+  for (const [name, item] of Object.entries(value)) {
+    if (item === null || typeof item === "string" || typeof item === "number" || typeof item === "boolean") params[name] = item;
+  }
+  return params;
+}
+
+/** Per experiment: its parameter paths and whether each holds only numbers ("number") or not ("text"). */
+type ParamShape = { newest: Date | null; readAt: number; kinds: Map<string, "number" | "text"> };
+
+const PARAM_SHAPE_CACHE_SIZE = 1000;
+/** Longest a shape is trusted without rereading, for runs committed late with an older createdAt. */
+const PARAM_SHAPE_TTL_MS = 30_000;
+const paramShapeCache = new Map<string, ParamShape>();
+
+/**
+ * The parameter shapes of the experiments. Reading them means reading every run's config (tens of
+ * milliseconds at 10,000 runs), and a run's config never changes once created, so each experiment's
+ * shape is kept per process and reread when a newer run appears (its newest createdAt, one index
+ * probe on (experimentId, createdAt, id)) or after PARAM_SHAPE_TTL_MS.
+ */
+async function paramShapes(db: Db, experimentIds: readonly string[]): Promise<ParamShape[]> {
+  const unique = [...new Set(experimentIds)];
+  const newest = await db.$queryRaw<{ experimentId: string; newest: Date | null }[]>`
+    SELECT e.id AS "experimentId", (SELECT max(r."createdAt") FROM "Run" r WHERE r."experimentId" = e.id) AS newest
+    FROM unnest(${unique}::text[]) AS e(id)`;
+  const newestOf = new Map(newest.map((row) => [row.experimentId, row.newest?.getTime() ?? null]));
+  const now = Date.now();
+  const stale = unique.filter((id) => {
+    const cached = paramShapeCache.get(id);
+    return !cached || now - cached.readAt > PARAM_SHAPE_TTL_MS || (cached.newest?.getTime() ?? null) !== (newestOf.get(id) ?? null);
+  });
+  if (stale.length > 0) {
+    const rows = await db.$queryRaw<{ experimentId: string; name: string | null; numeric: boolean | null; newest: Date | null }[]>`
+      SELECT e.id AS "experimentId", k.name, k.numeric, (SELECT max(r."createdAt") FROM "Run" r WHERE r."experimentId" = e.id) AS newest
+      FROM unnest(${stale}::text[]) AS e(id)
+      LEFT JOIN LATERAL (
+        SELECT p.name, bool_and(jsonb_typeof(p.value) = 'number') AS numeric
+        FROM "Run" r CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(r.config -> 'params') = 'object' THEN r.config -> 'params' ELSE '{}'::jsonb END) AS p(name, value)
+        WHERE r."experimentId" = e.id AND jsonb_typeof(p.value) <> 'null'
+        GROUP BY p.name
+      ) k ON true`;
+    for (const id of stale) {
+      const own = rows.filter((row) => row.experimentId === id);
+      const kinds = new Map(own.flatMap((row) => (row.name === null ? [] : [[row.name, row.numeric ? "number" : "text"] as const])));
+      paramShapeCache.delete(id);
+      // The newest createdAt read in the same statement as the shapes, so nothing slips between the two.
+      paramShapeCache.set(id, { newest: own[0]?.newest ?? null, readAt: now, kinds });
+    }
+    while (paramShapeCache.size > PARAM_SHAPE_CACHE_SIZE) paramShapeCache.delete(paramShapeCache.keys().next().value!);
+  }
+  return unique.map((id) => paramShapeCache.get(id)!);
+}
+
+/** The parameter paths the experiments' runs were swept over (their config.params keys), sorted. */
+export async function listParamColumns(db: Db, experimentIds: readonly string[]): Promise<string[]> {
+  const names = new Set((await paramShapes(db, experimentIds)).flatMap((shape) => [...shape.kinds.keys()]));
+  return [...names].sort();
+}
+
+export type RunsTableGroup = { value: ParamValue; count: number; metricCount: number; mean: number | null; min: number | null; max: number | null };
+
+/** Runs grouped by one parameter's value, with the final metric's mean, min and max over the runs that have a finite one. */
+export async function groupRunsTable(db: Db, query: RunsTableGroupsInput): Promise<{ groups: RunsTableGroup[] }> {
+  const input = ZRunsTableGroupsInput.parse(query);
+  const conditions = [Prisma.sql`r."experimentId" = ANY(${[...new Set(input.experimentIds)]}::text[])`, ...filterSql(input.filter)];
+  const finite = Prisma.sql`ms."lastValue" NOT IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)`;
+  const rows = await db.$queryRaw<{ value: unknown; count: number; metricCount: number; mean: number | null; min: number | null; max: number | null }[]>`
+    SELECT ${param(input.groupBy)} AS value, count(*)::int AS count, (count(ms."lastValue") FILTER (WHERE ${finite}))::int AS "metricCount",
+           avg(ms."lastValue") FILTER (WHERE ${finite}) AS mean, min(ms."lastValue") FILTER (WHERE ${finite}) AS min, max(ms."lastValue") FILTER (WHERE ${finite}) AS max
+    FROM "Run" r LEFT JOIN "MetricSeries" ms ON ms."runId" = r.id AND ms.key = ${input.metric}
+    WHERE ${Prisma.join(conditions, " AND ")}
+    GROUP BY 1 ORDER BY 1 NULLS LAST`;
+  return {
+    groups: rows.map((row) => ({
+      value: row.value === null || ["string", "number", "boolean"].includes(typeof row.value) ? (row.value as ParamValue) : JSON.stringify(row.value),
+      count: row.count,
+      metricCount: row.metricCount,
+      mean: row.mean,
+      min: row.min,
+      max: row.max,
+    })),
+  };
+}

@@ -1,0 +1,346 @@
+/**
+ * Dashboard bench: the compare chart (metrics.series' domain function) and the runs table on a
+ * fresh database with many runs and points.
+ *
+ *   (1) compare query, 100 runs at full range and at a 1% window, against a bare SQL scan of the
+ *       same rows (SELECT step, value FROM "MetricPoint" WHERE "seriesId" = ANY(...) AND step
+ *       BETWEEN ...) read by `pg` in array mode. Goal: <= 2x the scan and < 1 s.
+ *   (2) runs table first page (100 rows) in an experiment of 10,000 runs against one of 100 runs,
+ *       for a few sorts, with and without the proposed index on Run (experimentId, createdAt, id).
+ *       Goal: <= 1.5x.
+ *
+ * Run: npx tsx test/bench/dashboard-bench.ts [--scale 1] [--background 0.02] [--reps 5] [--out FILE] [--keep]
+ *   --scale       multiplies every run's points (1 = 100,000 points per compared run)
+ *   --background  the 900 other runs' points as a fraction of a compared run's (default 0.02:
+ *                 1e8 points take over half an hour to seed and summarize on 2 cores; the
+ *                 compared 100 runs stay full size, which is what (1) measures)
+ *   --keep        leave the database in place (its name is printed) to look at query plans
+ * Creates (and drops) its own database on TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres.
+ * Points are generated server-side (generate_series) into a MetricPoint without its keys, which are
+ * added afterwards, then summaries are built with rebuildSummaries; the table's runs are inserted the same way.
+ * Prints a Markdown table and writes test/bench/results-dashboard.json.
+ */
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { migrateDatabase } from "../../server/database/migrate.ts";
+import { createDb, type Db } from "../../server/db.ts";
+import { querySeries } from "../../server/domain/metrics/query-series.ts";
+import { rebuildSummaries } from "../../server/domain/metrics/write-summaries.ts";
+import { listRunsTable, type RunsTableInput } from "../../server/domain/run/runs-table.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const FULL_POINTS = 100_000;
+const RUNS = 1000;
+const COMPARED = 100;
+
+// The schema changes this bench measures, until their migration lands (both idempotent).
+const SUMMARY_COLUMNS_SQL = `ALTER TABLE "MetricSummary"
+  ADD COLUMN IF NOT EXISTS "firstValue" DOUBLE PRECISION NOT NULL, ADD COLUMN IF NOT EXISTS "lastValue" DOUBLE PRECISION NOT NULL,
+  ADD COLUMN IF NOT EXISTS "minStep" INTEGER, ADD COLUMN IF NOT EXISTS "maxStep" INTEGER, ADD COLUMN IF NOT EXISTS "nonFiniteStep" INTEGER`;
+const RUN_INDEX_SQL = `CREATE INDEX IF NOT EXISTS "Run_experimentId_createdAt_id_idx" ON "Run"("experimentId", "createdAt", "id")`;
+
+function parseArgs(argv: string[]) {
+  const args = { scale: 1, background: 0.02, reps: 5, out: path.join(ROOT, "test/bench/results-dashboard.json"), keep: false };
+  const usage = "npx tsx test/bench/dashboard-bench.ts [--scale 1] [--background 0.02] [--reps 5] [--out FILE] [--keep]";
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (arg === "--keep") {
+      args.keep = true;
+      continue;
+    }
+    const next = argv[++index];
+    if (next === undefined) throw new Error(`${arg} needs a value (${usage})`);
+    if (arg === "--scale") args.scale = Number(next);
+    else if (arg === "--background") args.background = Number(next);
+    else if (arg === "--reps") args.reps = Number(next);
+    else if (arg === "--out") args.out = path.resolve(next);
+    else throw new Error(`unknown argument ${arg} (${usage})`);
+  }
+  if (!(args.scale > 0 && args.scale <= 1)) throw new Error("--scale: a number in (0, 1]");
+  if (!(args.background > 0 && args.background <= 1)) throw new Error("--background: a number in (0, 1]");
+  if (!Number.isInteger(args.reps) || args.reps < 1) throw new Error("--reps: a whole number of at least 1");
+  return args;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const adminUrl = process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
+const comparedPoints = Math.max(100, Math.round(FULL_POINTS * args.scale));
+const backgroundPoints = Math.max(10, Math.round(comparedPoints * args.background));
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+function log(message: string) {
+  process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`);
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: Awaited<T> }> {
+  const start = performance.now();
+  const value = await work();
+  return { ms: performance.now() - start, value };
+}
+
+/** Median of `reps` timings after one untimed warm-up. */
+async function measure<T>(reps: number, work: () => Promise<T>): Promise<{ ms: number; all: number[]; value: T }> {
+  let value: T = await work();
+  const all: number[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    const run = await timed(work);
+    all.push(run.ms);
+    value = run.value;
+  }
+  const sorted = [...all].sort((a, b) => a - b);
+  return { ms: sorted[Math.floor(sorted.length / 2)]!, all, value };
+}
+
+async function seed(client: pg.Client, db: Db) {
+  await client.query("SET maintenance_work_mem = '512MB'");
+  const [team] = (await client.query<{ id: string }>(`INSERT INTO "Team" (id, name, slug, "updatedAt") VALUES ('bench-team', 'Bench', 'bench', now()) RETURNING id`)).rows;
+  await client.query(`INSERT INTO "Project" (id, "teamId", name, slug, "updatedAt") VALUES ('bench-project', $1, 'Bench', 'bench', now())`, [team!.id]);
+  const experiments = { compare: "bench-compare", table10k: "bench-table-10k", table100: "bench-table-100" };
+  for (const [name, id] of Object.entries(experiments)) {
+    await client.query(`INSERT INTO "Experiment" (id, "projectId", name, "updatedAt") VALUES ($1, 'bench-project', $2, now())`, [id, name]);
+  }
+
+  const insertRuns = (experimentId: string, count: number) =>
+    client.query(
+      `INSERT INTO "Run" (id, "experimentId", name, "cellHash", config, status, "paramCount", "totalFlops", "wallClockSeconds", step, "createdAt", "updatedAt")
+       SELECT 'r' || substr(md5($1 || i), 1, 24), $1, $1 || '-' || lpad(i::text, 5, '0'), 'cell-' || i,
+              jsonb_build_object('params', jsonb_build_object('model.width', (ARRAY[32, 64, 128, 256, 512])[1 + i % 5], 'training.lr', 0.001 * (1 + i % 4),
+                                 'optimizer', CASE WHEN i % 2 = 0 THEN 'adam' ELSE 'sgd' END), 'model', jsonb_build_object('family', 'mlp', 'depth', 2)),
+              (ARRAY['succeeded', 'failed', 'running', 'queued', 'canceled', 'diverged'])[1 + i % 6]::"RunStatus",
+              CASE WHEN i % 10 = 0 THEN NULL ELSE (1000 + i * 37) END, CASE WHEN i % 7 = 0 THEN NULL ELSE i * 1.5e12 END, (i * 13) % 5000, 1000,
+              now() - make_interval(secs => $2::int - i), now()
+       FROM generate_series(1, $2::int) i`,
+      [experimentId, count],
+    );
+  const seriesFor = (experimentId: string, key: string) =>
+    client.query(
+      `INSERT INTO "MetricSeries" (id, "runId", key, "updatedAt", "lastValue", "minValue", "maxValue")
+       SELECT 's' || md5(r.id || '/' || $2), r.id, $2, now(), 0.5 + (hashtext(r.id) & 1023) / 1024.0, 0.4 + (hashtext(r.id) & 511) / 1024.0, 3
+       FROM "Run" r WHERE r."experimentId" = $1`,
+      [experimentId, key],
+    );
+
+  log(`seeding runs: ${RUNS} compared-experiment runs, 10,000 + 100 table runs`);
+  await insertRuns(experiments.compare, RUNS);
+  await insertRuns(experiments.table10k, 10_000);
+  await insertRuns(experiments.table100, 100);
+  for (const id of Object.values(experiments)) await seriesFor(id, id === experiments.compare ? "train/loss" : "val/loss");
+
+  const series = (await client.query<{ id: string }>(`SELECT s.id FROM "MetricSeries" s JOIN "Run" r ON r.id = s."runId" WHERE r."experimentId" = $1 ORDER BY r.name`, [experiments.compare])).rows.map(
+    (row) => row.id,
+  );
+  const compared = series.slice(0, COMPARED);
+  const background = series.slice(COMPARED);
+
+  const seedStart = performance.now();
+  await client.query(`ALTER TABLE "MetricPoint" DROP CONSTRAINT "MetricPoint_seriesId_fkey", DROP CONSTRAINT "MetricPoint_pkey"`);
+  // A decaying loss with noise and a 3.0 spike every 9,973 steps (offset per run): the spikes are what a downsample must not lose.
+  const insertPoints = (ids: string[], count: number) =>
+    client.query(
+      `INSERT INTO "MetricPoint" ("seriesId", step, value, "wallTime")
+       SELECT s.id, st, (2.0::float8 / (1.0::float8 + st / 1000.0::float8)) * (1.0::float8 + 0.02::float8 * sin(st * 0.37::float8 + (hashtext(s.id) & 1023)))
+                        + CASE WHEN (st + (hashtext(s.id) & 8191)) % 9973 = 0 THEN 3.0::float8 ELSE 0.0::float8 END,
+              1.7e9::float8 + st * 0.05::float8
+       FROM unnest($1::text[]) AS s(id) CROSS JOIN LATERAL generate_series(0, $2::int - 1) AS st`,
+      [ids, count],
+    );
+  for (let start = 0; start < compared.length; start += 10) {
+    await insertPoints(compared.slice(start, start + 10), comparedPoints);
+    log(`points: compared runs ${start + 10}/${compared.length} (${comparedPoints.toLocaleString("en")} each)`);
+  }
+  for (let start = 0; start < background.length; start += 100) {
+    await insertPoints(background.slice(start, start + 100), backgroundPoints);
+    log(`points: other runs ${Math.min(background.length, start + 100)}/${background.length} (${backgroundPoints.toLocaleString("en")} each)`);
+  }
+  const inserted = performance.now();
+  log("adding MetricPoint's primary key and foreign key");
+  await client.query(`ALTER TABLE "MetricPoint" ADD CONSTRAINT "MetricPoint_pkey" PRIMARY KEY ("seriesId", step)`);
+  await client.query(
+    // NOT VALID: the seeded rows reference existing series by construction; new rows are checked as usual.
+    `ALTER TABLE "MetricPoint" ADD CONSTRAINT "MetricPoint_seriesId_fkey" FOREIGN KEY ("seriesId") REFERENCES "MetricSeries"("id") ON DELETE CASCADE ON UPDATE CASCADE NOT VALID`,
+  );
+  await client.query(
+    `UPDATE "MetricSeries" s SET "pointCount" = n.count, "firstStep" = 0, "lastStep" = n.count - 1,
+       "lastValue" = (SELECT p.value FROM "MetricPoint" p WHERE p."seriesId" = s.id AND p.step = n.count - 1)
+     FROM (SELECT unnest($1::text[]) AS id, $2::int AS count UNION ALL SELECT unnest($3::text[]), $4::int) n WHERE s.id = n.id`,
+    [compared, comparedPoints, background, backgroundPoints],
+  );
+  const keyed = performance.now();
+
+  log("building summaries (rebuildSummaries, two at a time)");
+  const queue = [...compared.map((id) => [id]), ...chunk(background, 10)];
+  let done = 0;
+  await Promise.all(
+    [0, 1].map(async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        await rebuildSummaries(db, next);
+        done += next.length;
+        if (done % 100 === 0) log(`summaries: ${done}/${series.length} series`);
+      }
+    }),
+  );
+  const summarized = performance.now();
+  log("VACUUM ANALYZE");
+  await client.query(`VACUUM ANALYZE "MetricPoint", "MetricSummary", "MetricSeries", "Run"`);
+  const vacuumed = performance.now();
+  const totalPoints = compared.length * comparedPoints + background.length * backgroundPoints;
+  const seconds = (from: number, to: number) => Math.round((to - from) / 100) / 10;
+  return {
+    experiments,
+    compared,
+    totalPoints,
+    seeding: {
+      insertSeconds: seconds(seedStart, inserted),
+      keysSeconds: seconds(inserted, keyed),
+      summariesSeconds: seconds(keyed, summarized),
+      vacuumSeconds: seconds(summarized, vacuumed),
+    },
+  };
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let index = 0; index < items.length; index += size) chunks.push(items.slice(index, index + size));
+  return chunks;
+}
+
+/** The bare scan: the same rows, read by `pg` as arrays, ten series per statement so memory stays bounded. */
+async function bareScan(client: pg.Client, seriesIds: string[], lo: number, hi: number): Promise<number> {
+  let rows = 0;
+  for (const ids of chunk(seriesIds, 10)) {
+    const result = await client.query({ text: `SELECT step, value FROM "MetricPoint" WHERE "seriesId" = ANY($1) AND step BETWEEN $2 AND $3`, values: [ids, lo, hi], rowMode: "array" });
+    rows += result.rowCount ?? 0;
+  }
+  return rows;
+}
+
+async function main() {
+  const name = `sb_bench_dash_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = withDatabase(adminUrl, name);
+  let db: Db | null = null;
+  const client = new pg.Client({ connectionString: url });
+  try {
+    log(`database ${name}; migrating`);
+    await migrateDatabase(url);
+    await client.connect();
+    await client.query(SUMMARY_COLUMNS_SQL);
+    const serverVersion = (await client.query<{ server_version: string }>("SHOW server_version")).rows[0]!.server_version;
+    db = createDb(url);
+    const seeded = await seed(client, db);
+    log(`seeded ${seeded.totalPoints.toLocaleString("en")} points: ${JSON.stringify(seeded.seeding)}`);
+
+    const { compared, experiments } = seeded;
+    const windowLo = Math.floor(comparedPoints * 0.495);
+    const windowHi = windowLo + Math.round(comparedPoints * 0.01) - 1;
+    const spikesIn = async (lo: number, hi: number) =>
+      Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM "MetricPoint" WHERE "seriesId" = ANY($1) AND step BETWEEN $2 AND $3 AND value > 2.5`, [compared, lo, hi])).rows[0]!.n);
+
+    log("measuring the compare query");
+    const runIds = (await client.query<{ runId: string }>(`SELECT "runId" FROM "MetricSeries" WHERE id = ANY($1)`, [compared])).rows.map((row) => row.runId);
+    const full = await measure(args.reps, () => querySeries(db!, { runIds, key: "train/loss", points: 1000 }));
+    const fullScan = await measure(Math.min(args.reps, 2), () => bareScan(client, compared, 0, comparedPoints - 1));
+    const window = await measure(args.reps, () => querySeries(db!, { runIds, key: "train/loss", xMin: windowLo, xMax: windowHi, points: 1000 }));
+    const windowScan = await measure(args.reps, () => bareScan(client, compared, windowLo, windowHi));
+    const outputPoints = (result: Awaited<ReturnType<typeof querySeries>>) => result.series.reduce((sum, series) => sum + series.points.length, 0);
+    const spikesShown = (result: Awaited<ReturnType<typeof querySeries>>) => result.series.reduce((sum, series) => sum + series.points.filter((point) => point.y !== null && point.y > 2.5).length, 0);
+    const compareRows = [
+      {
+        case: `100 runs, full range (${comparedPoints.toLocaleString("en")} steps)`,
+        queryMs: full.ms,
+        scanMs: fullScan.ms,
+        rowsScanned: fullScan.value,
+        pointsReturned: outputPoints(full.value),
+        downsampled: full.value.series.filter((series) => series.downsampled).length,
+        spikes: `${spikesShown(full.value)}/${await spikesIn(0, comparedPoints - 1)}`,
+      },
+      {
+        case: `100 runs, 1% window (steps ${windowLo}-${windowHi})`,
+        queryMs: window.ms,
+        scanMs: windowScan.ms,
+        rowsScanned: windowScan.value,
+        pointsReturned: outputPoints(window.value),
+        downsampled: window.value.series.filter((series) => series.downsampled).length,
+        spikes: `${spikesShown(window.value)}/${await spikesIn(windowLo, windowHi)}`,
+      },
+    ];
+
+    log("measuring the runs table");
+    const sorts: { label: string; input: Partial<RunsTableInput> }[] = [
+      { label: "createdAt desc (default)", input: {} },
+      { label: "finalMetric asc (val/loss)", input: { sort: { column: "finalMetric", direction: "asc" } } },
+      { label: "param model.width desc", input: { sort: { column: "param", param: "model.width", direction: "desc" } } },
+      { label: "status filter + search", input: { filter: { status: ["succeeded", "failed"], search: "-0" } } },
+    ];
+    const tableRows: { index: string; sort: string; ms10k: number; ms100: number; rows: number }[] = [];
+    for (const index of ["without", "with"] as const) {
+      if (index === "with") {
+        await client.query(RUN_INDEX_SQL);
+        await client.query(`ANALYZE "Run"`);
+      }
+      for (const sort of sorts) {
+        const big = await measure(args.reps * 2, () => listRunsTable(db!, { experimentIds: [experiments.table10k], limit: 100, ...sort.input }));
+        const small = await measure(args.reps * 2, () => listRunsTable(db!, { experimentIds: [experiments.table100], limit: 100, ...sort.input }));
+        tableRows.push({ index, sort: sort.label, ms10k: big.ms, ms100: small.ms, rows: big.value.rows.length });
+      }
+    }
+
+    const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1));
+    const lines = [
+      `Dashboard bench: PostgreSQL ${serverVersion}, ${os.cpus().length} cores, Node ${process.version}; ${seeded.totalPoints.toLocaleString("en")} points in ${RUNS} runs`,
+      `(${COMPARED} compared runs x ${comparedPoints.toLocaleString("en")} points${comparedPoints < FULL_POINTS ? `, scaled from ${FULL_POINTS.toLocaleString("en")} by --scale ${args.scale}` : ""}; ${RUNS - COMPARED} other runs x ${backgroundPoints.toLocaleString("en")} points${backgroundPoints < FULL_POINTS ? `, scaled from ${FULL_POINTS.toLocaleString("en")}` : ""}).`,
+      `Seeding: insert ${seeded.seeding.insertSeconds} s, keys ${seeded.seeding.keysSeconds} s, summaries ${seeded.seeding.summariesSeconds} s, vacuum ${seeded.seeding.vacuumSeconds} s. Medians of ${args.reps} timed reps after a warm-up (bare full scan: ${Math.min(args.reps, 2)}).`,
+      "",
+      "| compare query (metrics.series, 1000 points/run) | query ms | bare scan ms | ratio | goal | rows scanned | points returned | runs downsampled | spikes shown/present |",
+      "|---|---|---|---|---|---|---|---|---|",
+      ...compareRows.map((row) => {
+        const ratio = row.queryMs / row.scanMs;
+        const goal = ratio <= 2 && row.queryMs < 1000 ? "met" : "missed";
+        return `| ${row.case} | ${ms(row.queryMs)} | ${ms(row.scanMs)} | ${ratio.toFixed(2)}x | ${goal} (<= 2x, < 1 s) | ${row.rowsScanned.toLocaleString("en")} | ${row.pointsReturned.toLocaleString("en")} | ${row.downsampled} | ${row.spikes} |`;
+      }),
+      "",
+      "| runs table first page (100 rows) | Run (experimentId, createdAt, id) index | 10,000 runs ms | 100 runs ms | ratio | goal (<= 1.5x) |",
+      "|---|---|---|---|---|---|",
+      ...tableRows.map((row) => {
+        const ratio = row.ms10k / row.ms100;
+        return `| ${row.sort} | ${row.index} | ${ms(row.ms10k)} | ${ms(row.ms100)} | ${ratio.toFixed(2)}x | ${ratio <= 1.5 ? "met" : "missed"} |`;
+      }),
+    ];
+    console.log(`\n${lines.join("\n")}\n`);
+    writeFileSync(
+      args.out,
+      `${JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, postgres: serverVersion },
+          sizes: { runs: RUNS, comparedRuns: COMPARED, comparedPoints, backgroundPoints, totalPoints: seeded.totalPoints, tableRuns: [10_000, 100], scale: args.scale, background: args.background },
+          seeding: seeded.seeding,
+          compare: compareRows.map((row) => ({ ...row, ratio: row.queryMs / row.scanMs })),
+          table: tableRows.map((row) => ({ ...row, ratio: row.ms10k / row.ms100 })),
+          markdown: lines.join("\n"),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    log(`wrote ${path.relative(ROOT, args.out)}`);
+  } finally {
+    await db?.$disconnect();
+    await client.end().catch(() => undefined);
+    if (args.keep) log(`kept database ${name}`);
+    else await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+await main();
