@@ -128,6 +128,21 @@ export function experimentProcedure(access: ProcedureAccess) {
   });
 }
 
+/** Procedures on one run, checked through its experiment's project; other teams' runs do not exist. */
+export function runProcedure(access: ProcedureAccess) {
+  return authedProcedure.input(z.object({ runId: z.string().min(1) })).use(async ({ ctx, input, next }) => {
+    const run = await ctx.db.run.findUnique({ where: { id: input.runId }, select: { experiment: { select: { projectId: true } } } });
+    if (!run) throw new TRPCError({ code: "NOT_FOUND", message: "Run not found" });
+    try {
+      await resolveProjectAccess(ctx.db, ctx.actor, run.experiment.projectId, access.role, access.keyScopes);
+    } catch (error) {
+      if (error instanceof AppError && error.code === "NOT_FOUND") throw new TRPCError({ code: "NOT_FOUND", message: "Run not found" });
+      throw error;
+    }
+    return next({ ctx: { runId: input.runId } });
+  });
+}
+
 /** Who made a change: the person, or the person who created the key. */
 export function actingUserId(actor: Actor): string {
   return actor.userId;

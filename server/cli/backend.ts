@@ -56,7 +56,8 @@ const MUTATIONS = new Set(
     .map(([name]) => name),
 );
 
-function runningEmbeddedUrl(folder: string): string | null {
+/** The URL of the embedded PostgreSQL a running `npm start` uses, if one runs for this data folder. */
+export function runningEmbeddedUrl(folder: string): string | null {
   const file = path.join(folder, "postgres.json");
   if (!existsSync(file)) return null;
   try {

@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -76,23 +75,9 @@ function out(line = "") {
   process.stdout.write(`${line}\n`);
 }
 
-/** The database a running `npm start` uses (mirrors openBackend), so an import shows up in the open app. */
-function runningEmbeddedUrl(folder: string): string | null {
-  const file = path.join(folder, "postgres.json");
-  if (!existsSync(file)) return null;
-  try {
-    const info = JSON.parse(readFileSync(file, "utf8")) as { url?: string; pid?: number };
-    if (!info.url || !info.pid) return null;
-    process.kill(info.pid, 0);
-    return info.url;
-  } catch {
-    return null;
-  }
-}
-
 async function openLocalSink(team: string | undefined): Promise<RunSink> {
   // Loaded here, not at the top: Prisma and tRPC take seconds to load, and a usage or CSV error needs neither.
-  const [{ startEmbeddedPostgres }, { createDb }, { openBackend }] = await Promise.all([import("../database/embedded-postgres.ts"), import("../db.ts"), import("./backend.ts")]);
+  const [{ startEmbeddedPostgres }, { createDb }, { openBackend, runningEmbeddedUrl }] = await Promise.all([import("../database/embedded-postgres.ts"), import("../db.ts"), import("./backend.ts")]);
   const env = parseEnv();
   let url = env.DATABASE_URL ?? runningEmbeddedUrl(dataDir(env));
   let stopEmbedded: (() => Promise<void>) | null = null;
