@@ -162,7 +162,7 @@ async function main() {
   };
   const nextBin = require.resolve("next/dist/bin/next");
 
-  if (!values.dev && (values.rebuild || !existsSync(path.join(ROOT, ".next", "BUILD_ID")))) {
+  if (!values.dev && (values.rebuild || !existsSync(path.join(ROOT, process.env.SCALEBOARD_NEXT_DIST_DIR || ".next", "BUILD_ID")))) {
     say("no production build found: running `next build` (about a minute)…");
     const code = await run(process.execPath, [nextBin, "build"], { ...childEnv, NODE_ENV: "production" });
     if (code !== 0) throw new StartError(`next build failed with exit code ${code}`);
