@@ -70,6 +70,18 @@ export function runningEmbeddedUrl(folder: string): string | null {
   }
 }
 
+/**
+ * The database a local command uses: DATABASE_URL, else the embedded PostgreSQL a running `npm start`
+ * uses, else one started for this command (stopEmbedded then stops it).
+ */
+export async function openLocalDatabase(): Promise<{ url: string; stopEmbedded: (() => Promise<void>) | null }> {
+  const env = parseEnv();
+  const url = env.DATABASE_URL ?? runningEmbeddedUrl(dataDir(env));
+  if (url) return { url, stopEmbedded: null };
+  const embedded = await startEmbeddedPostgres({ dataDir: dataDir(env) });
+  return { url: embedded.url, stopEmbedded: embedded.stop };
+}
+
 async function pickTeam(api: Api, wanted: string | undefined, remote = false): Promise<string> {
   const session = await api.viewer.session();
   if (remote && !session.apiKey && !session.user) throw new CliError("The server did not accept the API key in SCALEBOARD_API_KEY: it is invalid, expired or revoked", 1);
@@ -97,14 +109,7 @@ export async function openBackend(options: { server?: string; team?: string }): 
     }
   }
 
-  const env = parseEnv();
-  let url = env.DATABASE_URL ?? runningEmbeddedUrl(dataDir(env));
-  let stopEmbedded: (() => Promise<void>) | null = null;
-  if (!url) {
-    const embedded = await startEmbeddedPostgres({ dataDir: dataDir(env) });
-    url = embedded.url;
-    stopEmbedded = embedded.stop;
-  }
+  const { url, stopEmbedded } = await openLocalDatabase();
   try {
     await migrateDatabase(url);
   } catch (error) {

@@ -7,9 +7,10 @@ import { parseMetricsCsv } from "../domain/imports/parse-metrics-csv.ts";
 import { readTensorboardDir } from "../domain/imports/read-tensorboard-dir.ts";
 import { ingestPoints } from "../domain/metrics/ingest-points.ts";
 import { createTrackedRun, finishTrackedRun, heartbeatTrackedRun, updateTrackedRun } from "../domain/tracking/track-run.ts";
-import { dataDir, EnvError, parseEnv } from "../env.ts";
+import { EnvError } from "../env.ts";
 import { MAX_BODY_BYTES, MAX_POINTS } from "../http/v1-schemas.ts";
 import { formatCount, table, toJson } from "./format.ts";
+import { runCli } from "./run-cli.ts";
 
 /**
  * `scaleboard import csv FILE` and `scaleboard import tensorboard DIR`: metrics logged elsewhere
@@ -77,15 +78,8 @@ function out(line = "") {
 
 async function openLocalSink(team: string | undefined): Promise<RunSink> {
   // Loaded here, not at the top: Prisma and tRPC take seconds to load, and a usage or CSV error needs neither.
-  const [{ startEmbeddedPostgres }, { createDb }, { openBackend, runningEmbeddedUrl }] = await Promise.all([import("../database/embedded-postgres.ts"), import("../db.ts"), import("./backend.ts")]);
-  const env = parseEnv();
-  let url = env.DATABASE_URL ?? runningEmbeddedUrl(dataDir(env));
-  let stopEmbedded: (() => Promise<void>) | null = null;
-  if (!url) {
-    const embedded = await startEmbeddedPostgres({ dataDir: dataDir(env) });
-    url = embedded.url;
-    stopEmbedded = embedded.stop;
-  }
+  const [{ createDb }, { openBackend, openLocalDatabase }] = await Promise.all([import("../db.ts"), import("./backend.ts")]);
+  const { url, stopEmbedded } = await openLocalDatabase();
   // openBackend migrates and picks the team exactly as the other commands do; it must see the same database.
   process.env.DATABASE_URL = url;
   let backend;
@@ -297,14 +291,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(EXIT.ok);
-});
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`scaleboard import: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(EXIT.invalid);
-  },
-);
+runCli(main, "scaleboard import", EXIT.invalid);

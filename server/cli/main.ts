@@ -10,6 +10,7 @@ import type { Plan } from "../domain/spec/plan-spec.ts";
 import { EnvError } from "../env.ts";
 import { CliError, openBackend, type Backend } from "./backend.ts";
 import { formatCount, formatDuration, progressBar, table, toJson } from "./format.ts";
+import { runCli } from "./run-cli.ts";
 
 /**
  * `scaleboard plan|apply|status|cancel|logs`. Exit codes: 0 done; 1 invalid spec or refused;
@@ -293,15 +294,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// `scaleboard plan x | head` closes the pipe early; that is not an error.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(EXIT.ok);
-});
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`scaleboard: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(EXIT.invalid);
-  },
-);
+runCli(main, "scaleboard", EXIT.invalid);
