@@ -1,14 +1,13 @@
 import { fork } from "node:child_process";
-import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Db } from "../server/db.ts";
-import { CheckpointError, saveCheckpoint } from "../server/domain/checkpoint/save-checkpoint.ts";
+import { CheckpointError } from "../server/domain/checkpoint/save-checkpoint.ts";
+import type { RunStore } from "./run-store.ts";
 import type { RunSession } from "./run-session.ts";
 import type { ChildMessage, ParentMessage } from "./train-process.ts";
 import type { BackendPreference } from "./training/backend.ts";
 
-export type SlotContext = { db: Db; gpu: number | null; checkpointDir: string | null; checkpointEvery: { steps?: number; seconds?: number } };
+export type SlotContext = { store: RunStore; gpu: number | null; checkpointEvery: { steps?: number; seconds?: number } };
 export type AttemptEnd = "finished" | "released" | "fenced";
 
 const TRAIN_PROCESS = path.join(import.meta.dirname, "train-process.ts");
@@ -18,7 +17,7 @@ export async function runBuiltin(session: RunSession, slot: SlotContext, shutdow
   const { run } = session;
   let resume: Uint8Array | null = null;
   if (run.checkpoint) {
-    resume = run.checkpoint.data ?? (run.checkpoint.path ? new Uint8Array(await readFile(run.checkpoint.path)) : null);
+    resume = await slot.store.loadCheckpoint(run);
     session.log("system", `resuming from the checkpoint at step ${run.checkpoint.step} (attempt ${run.attempt})`);
   }
   const child = fork(TRAIN_PROCESS, [], {
@@ -79,9 +78,11 @@ export async function runBuiltin(session: RunSession, slot: SlotContext, shutdow
               // A resumed attempt logs from the checkpoint's step on, so every point before it must be
               // stored first; otherwise a crash right after the save leaves a gap. Unstored points: skip this one.
               if (!(await session.flush())) break;
-              await saveCheckpoint(slot.db, run, message.step, message.data, slot.checkpointDir);
+              await slot.store.saveCheckpoint(run, message.step, message.data);
             } catch (error) {
-              checkpointFailure = error instanceof CheckpointError ? error.message : `cannot save a checkpoint: ${(error as Error).message}`;
+              // Storage that refuses checkpoints fails the run; a database that is restarting only loses this one.
+              if (!(error instanceof CheckpointError)) break;
+              checkpointFailure = error.message;
               child.kill("SIGKILL");
             }
             break;
@@ -127,6 +128,10 @@ export async function runBuiltin(session: RunSession, slot: SlotContext, shutdow
         const reason = checkpointFailure ?? `the training process exited (${signal ?? `code ${code}`})${tail.length ? `: ${tail.slice(-5).join(" | ")}` : ""}`;
         await session.finish({ status: "failed", error: reason, backend: backend?.name ?? null });
         settle("finished");
+      }).catch((error: unknown) => {
+        // The end could not be recorded (the database is down): the run goes stale and resumes from its checkpoint.
+        console.error(`worker: run ${run.id}: cannot record how the attempt ended: ${error instanceof Error ? error.message : String(error)}`);
+        settle("fenced");
       });
     });
   });

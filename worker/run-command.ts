@@ -3,7 +3,6 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { createRunKey } from "../server/domain/api-key/create-run-key.ts";
 import { getPath } from "../server/domain/spec/config-paths.ts";
 import type { AttemptEnd, SlotContext } from "./run-builtin.ts";
 import type { RunSession } from "./run-session.ts";
@@ -48,8 +47,8 @@ export async function runCommand(session: RunSession, slot: SlotContext, shutdow
   const runner = run.config.runner;
   if (runner.kind !== "command") throw new Error("not a command run");
   const argv = substituteArgs(runner.argv, run.config);
-  const apiUrl = process.env.SCALEBOARD_API_URL;
-  const runKey = apiUrl ? await createRunKey(slot.db, run.id) : null;
+  const apiUrl = slot.store.apiUrl;
+  const runKey = apiUrl ? await slot.store.createRunKey(run) : null;
   const started = performance.now();
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: resolveCwd(runner.cwd),

@@ -1,12 +1,7 @@
-import type { Db } from "../server/db.ts";
-import { ingestPointsForAttempt, type MetricPointInput } from "../server/domain/metrics/ingest-points.ts";
-import { appendRunLog } from "../server/domain/run/append-run-log.ts";
-import type { ClaimedRun } from "../server/domain/run/claim-run.ts";
-import { finishRun, type RunOutcome } from "../server/domain/run/finish-run.ts";
-import { recordRunHeartbeat } from "../server/domain/run/record-run-heartbeat.ts";
-import { requeueRun } from "../server/domain/run/requeue-run.ts";
+import type { MetricPointInput } from "../server/domain/metrics/ingest-points.ts";
+import type { RunOutcome } from "../server/domain/run/finish-run.ts";
 import type { LogStream } from "../server/generated/prisma/enums.ts";
-import type { RunQueue } from "../server/queue/boss.ts";
+import type { ClaimedRun, RunStore } from "./run-store.ts";
 
 export const HEARTBEAT_SECONDS = 10;
 const POLL_MS = 1_000;
@@ -30,8 +25,7 @@ export class RunSession {
   cancelRequested = false;
 
   constructor(
-    private readonly db: Db,
-    private readonly queue: RunQueue,
+    private readonly store: RunStore,
     readonly run: ClaimedRun,
     private readonly onError: (error: unknown) => void,
   ) {}
@@ -77,7 +71,7 @@ export class RunSession {
 
   private async poll(): Promise<void> {
     try {
-      const heartbeat = await recordRunHeartbeat(this.db, this.run.id, this.run.attempt, this.progress);
+      const heartbeat = await this.store.recordHeartbeat(this.run, this.progress);
       this.lastHeartbeat = Date.now();
       if (!heartbeat.owned && this.owned) {
         this.owned = false;
@@ -103,11 +97,11 @@ export class RunSession {
       this.buffer = [];
       this.logs = [];
       try {
-        if (points.length && !(await ingestPointsForAttempt(this.db, this.run.id, this.run.attempt, points)) && this.owned) {
+        if (points.length && !(await this.store.writePoints(this.run, points)) && this.owned) {
           this.owned = false;
           this.events.onFenced();
         }
-        if (logs.length) await appendRunLog(this.db, this.run.id, this.run.attempt, logs);
+        if (logs.length) await this.store.appendLogs(this.run, logs);
         return this.owned;
       } catch (error) {
         // Keep them for the next try; the database may be restarting.
@@ -131,15 +125,15 @@ export class RunSession {
     this.stop();
     if (!this.owned) return false;
     const summary = this.thinnedPoints ? { ...outcome.summary, thinnedTrainLossPoints: this.thinnedPoints } : outcome.summary;
-    return finishRun(this.db, this.run.id, this.run.attempt, { ...outcome, ...(summary ? { summary } : {}) });
+    return this.store.finish(this.run, { ...outcome, ...(summary ? { summary } : {}) });
   }
 
-  /** Gives the run back to the queue (worker shutdown), to resume from its last checkpoint anywhere. */
+  /** Gives the run back to the queue (worker shutdown), to resume from its last checkpoint anywhere; no attempt is used up. */
   async release(reason: string): Promise<boolean> {
     await this.flush();
     this.stop();
     if (!this.owned) return false;
-    return requeueRun(this.db, this.queue, this.run.id, { attempt: this.run.attempt, reason });
+    return this.store.release(this.run, reason);
   }
 
   secondsSinceHeartbeat(): number {

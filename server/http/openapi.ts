@@ -1,5 +1,6 @@
 import { z, type ZodType } from "zod";
 import { ZAttachRunBody, ZCreateRunBody, ZFinishBody, ZHeartbeatBody, ZLogPointsBody, ZSummaryBody } from "./v1-schemas.ts";
+import { workerApiPaths } from "./worker-api.ts";
 
 const schema = (zod: ZodType) => z.toJSONSchema(zod, { io: "input", unrepresentable: "any" });
 const body = (zod: ZodType) => ({ required: true, content: { "application/json": { schema: schema(zod) } } });
@@ -41,6 +42,7 @@ export function openApiDocument() {
       "/runs/{runId}/finish": {
         post: { summary: "End the run with a status", parameters: runIdParameter, requestBody: body(ZFinishBody), responses: { "200": { description: "Finished" }, ...errors } },
       },
+      ...workerApiPaths(),
     },
   };
 }

@@ -5,8 +5,10 @@ import { APP_ERROR_CODES, AppError } from "../domain/app-error.ts";
 import { verifyApiKey } from "../domain/api-key/verify-api-key.ts";
 import { ingestPoints } from "../domain/metrics/ingest-points.ts";
 import { createTrackedRun, finishTrackedRun, findTeamRun, heartbeatTrackedRun, updateTrackedRun } from "../domain/tracking/track-run.ts";
+import type { RunQueue } from "../queue/boss.ts";
 import { openApiDocument } from "./openapi.ts";
 import { MAX_BODY_BYTES, MAX_POINTS, ZAttachRunBody, ZCreateRunBody, ZFinishBody, ZHeartbeatBody, ZLogPointsBody, ZSummaryBody } from "./v1-schemas.ts";
+import { handleWorkerApi } from "./worker-api.ts";
 
 /**
  * /api/v1: the HTTP logging API for runs trained anywhere (PyTorch, JAX, a shell script).
@@ -61,7 +63,25 @@ async function readBody<T>(request: Request, schema: ZodType<T>): Promise<T> {
   if (Array.isArray(points) && points.length > MAX_POINTS) {
     throw new AppError("TOO_LARGE", `${points.length} points in one request; the limit is ${MAX_POINTS.toLocaleString("en-US")}. Send them in smaller batches.`);
   }
+  const unstorable = pathToUnstorableText(parsed);
+  if (unstorable !== null) {
+    throw new AppError("INVALID_INPUT", `Invalid request: ${unstorable || "body"}: text may not contain the NUL character (\\u0000) or an unpaired surrogate (\\ud800-\\udfff)`);
+  }
   return schema.parse(parsed);
+}
+
+/** PostgreSQL cannot store U+0000 or a lone surrogate in text or jsonb: where the first such text is (a dotted path), or null. */
+function pathToUnstorableText(value: unknown, path = ""): string | null {
+  const unstorable = (text: string) => /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text);
+  if (typeof value === "string") return unstorable(value) ? path : null;
+  if (value === null || typeof value !== "object") return null;
+  for (const [key, item] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (unstorable(key)) return at;
+    const found = pathToUnstorableText(item, at);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 function toNumber(value: number | "NaN" | "Infinity" | "-Infinity"): number {
@@ -77,11 +97,17 @@ async function authenticate(db: Db, request: Request): Promise<KeyActor> {
   return actor;
 }
 
-export async function handleV1(db: Db, request: Request, path: string[]): Promise<Response> {
+export async function handleV1(db: Db, request: Request, path: string[], options: { queue?: () => Promise<RunQueue> } = {}): Promise<Response> {
   try {
     const [resource, runId, action, ...rest] = path;
     const method = request.method;
     if (resource === "openapi.json" && path.length === 1 && method === "GET") return json(openApiDocument());
+    // Workers on other hosts (a worker-scoped key instead of DATABASE_URL): server/http/worker-api.ts.
+    if (resource === "worker") {
+      const answer = await handleWorkerApi(db, request, path.slice(1), options.queue);
+      if (answer) return answer;
+      return problem(404, `No such endpoint: ${method} /api/v1/${path.join("/")}; see /api/v1/openapi.json`);
+    }
     if (resource !== "runs" || rest.length) return problem(404, `No such endpoint: ${method} /api/v1/${path.join("/")}; see /api/v1/openapi.json`);
     const actor = await authenticate(db, request);
     const teamId = actor.teamId;

@@ -1,5 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
+import type { Db } from "../../server/db.ts";
+import { handleV1 } from "../../server/http/v1.ts";
+import type { RunQueue } from "../../server/queue/boss.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -38,11 +43,16 @@ process.on("exit", () => {
   for (const worker of started) killGroup(worker.pid, "SIGKILL");
 });
 
-/** Starts a worker on its own process group so that it and its training children can be killed together. */
-export function startWorker(databaseUrl: string, options: { name: string; slots: number; env?: Record<string, string> }): WorkerProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", "worker/main.ts", "--slots", String(options.slots), "--name", options.name], {
+/**
+ * Starts a worker on its own process group so that it and its training children can be killed together:
+ * on the database (a DATABASE_URL), or with `{ server, apiKey }` as on another host, with no DATABASE_URL at all.
+ */
+export function startWorker(target: string | { server: string; apiKey: string }, options: { name: string; slots: number; env?: Record<string, string> }): WorkerProcess {
+  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  const remote = typeof target === "string" ? null : target;
+  const child = spawn(process.execPath, ["--import", "tsx", "worker/main.ts", "--slots", String(options.slots), "--name", options.name, ...(remote ? ["--server", remote.server] : [])], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: databaseUrl, ...options.env },
+    env: { ...inherited, ...(remote ? { SCALEBOARD_API_KEY: remote.apiKey } : { DATABASE_URL: target as string }), ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -108,4 +118,35 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
     if (performance.now() > deadline) throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
   }
+}
+
+/**
+ * The server side of remote workers: /api/v1 (worker API included) behind a plain node:http server,
+ * the same handler the Next.js route calls, with the test's producer queue for requeues.
+ */
+export async function startWorkerApiServer(db: Db, queue: RunQueue): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = http.createServer((incoming, outgoing) => {
+    const chunks: Buffer[] = [];
+    incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+    incoming.on("end", async () => {
+      const url = new URL(incoming.url ?? "/", "http://localhost");
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(incoming.headers)) if (typeof value === "string") headers.set(name, value);
+      const hasBody = incoming.method !== "GET" && incoming.method !== "HEAD";
+      const request = new Request(url, { method: incoming.method, headers, body: hasBody ? Buffer.concat(chunks) : undefined });
+      const response = await handleV1(db, request, url.pathname.replace(/^\/api\/v1\/?/, "").split("/").filter(Boolean), { queue: async () => queue });
+      outgoing.writeHead(response.status, Object.fromEntries(response.headers));
+      outgoing.end(Buffer.from(await response.arrayBuffer()));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -1,4 +1,8 @@
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { createCaller } from "../../server/api/root.ts";
 import { createTRPCContext } from "../../server/api/trpc.ts";
@@ -44,12 +48,7 @@ afterAll(async () => {
 });
 
 function worker(name: string, options: { slots?: number; env?: Record<string, string> } = {}): WorkerProcess {
-  const started = startWorker(database.url, {
-    name,
-    slots: options.slots ?? 1,
-    // Checkpoints every 100 steps, so a run interrupted mid-way always has one to resume from.
-    env: { SCALEBOARD_CHECKPOINT_STEPS: "100", SCALEBOARD_CHECKPOINT_SECONDS: "30", ...options.env },
-  });
+  const started = startWorker(database.url, { name, slots: options.slots ?? 1, env: options.env });
   workers.push(started);
   onTestFailed(() => console.error(`--- output of worker ${name} ---\n${started.output()}`));
   return started;
@@ -61,8 +60,11 @@ async function apply(source: string): Promise<{ experimentId: string; runIds: st
   return { experimentId: result.experimentId, runIds: result.created };
 }
 
-/** A tiny teacher-regression MLP spec; `extra` is appended YAML (runner, sweep). */
-function tinySpec(experiment: string, options: { steps: number; width?: number; optimizer?: string; extra?: string }): string {
+/**
+ * A tiny teacher-regression MLP spec; `extra` is appended YAML (runner, sweep). It checkpoints every
+ * 100 steps, so a run interrupted mid-way always has one to resume from.
+ */
+function tinySpec(experiment: string, options: { steps: number; width?: number; optimizer?: string; checkpoint?: string; extra?: string }): string {
   return `
 project: Worker test
 experiment: ${experiment}
@@ -75,11 +77,12 @@ training:
   evalEvery: 500
   logEvery: 10
 resources: { backend: wasm }
+checkpoint: ${options.checkpoint ?? "{ everySteps: 100, everySeconds: 30 }"}
 ${options.extra ?? ""}`;
 }
 
 function run(runId: string) {
-  return database.db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, attempt: true, workerName: true, error: true, step: true } });
+  return database.db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, attempt: true, maxAttempts: true, workerName: true, error: true, step: true } });
 }
 
 async function waitUntilFinished(runIds: string[], timeoutMs: number) {
@@ -212,7 +215,10 @@ describe("worker processes", () => {
     expect(exitSeconds).toBeLessThan(10);
     await waitFor("its training processes to exit", async () => !first.groupAlive(), { timeoutMs: 5_000 });
     for (const runId of runIds) {
-      expect((await run(runId)).status).toBe("queued");
+      const released = await run(runId);
+      expect(released.status).toBe("queued");
+      // Being given back by a stopping worker used up none of its 3 attempts.
+      expect(released.maxAttempts - released.attempt).toBe(3);
       expect((await latestCheckpoint(runId))?.step).toBeGreaterThan(0);
     }
 
@@ -225,6 +231,39 @@ describe("worker processes", () => {
       expect(claim, `claim of ${runId}`).toMatchObject({ attempt: 2 });
       expect(claim!.fromStep).toBeGreaterThan(0);
       expect((await seriesSteps(runId, "train/loss")).map((point) => point.step)).toEqual(expectedLossSteps(steps));
+    }
+  });
+
+  it("keeps checkpoints in SCALEBOARD_CHECKPOINT_DIR; a directory it cannot write fails that run with the reason, and the worker goes on", { timeout: 90_000 }, async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), "sb-checkpoints-"));
+    try {
+      // A path below a plain file can never be created.
+      const blocker = path.join(folder, "not-a-folder");
+      await writeFile(blocker, "");
+      const good = worker("dir-good", { env: { SCALEBOARD_CHECKPOINT_DIR: path.join(folder, "shared") } });
+      const stored = await apply(tinySpec("dir-stored", { steps: 300 }));
+      const [storedRun] = await waitUntilFinished(stored.runIds, 60_000);
+      expect(storedRun).toMatchObject({ status: "succeeded", workerName: "dir-good" });
+      const checkpoints = await database.db.checkpoint.findMany({ where: { runId: storedRun!.id }, select: { path: true, data: true } });
+      expect(checkpoints.length).toBeGreaterThan(0);
+      for (const checkpoint of checkpoints) {
+        expect(checkpoint.data).toBeNull();
+        expect(checkpoint.path!.startsWith(path.join(folder, "shared", storedRun!.id))).toBe(true);
+        expect(existsSync(checkpoint.path!)).toBe(true);
+      }
+      await good.killAll();
+
+      // Two runs at once on a worker whose folder is broken: the one that checkpoints fails, the other is unaffected.
+      worker("dir-bad", { slots: 2, env: { SCALEBOARD_CHECKPOINT_DIR: path.join(blocker, "checkpoints") } });
+      const failing = await apply(tinySpec("dir-failing", { steps: 300, checkpoint: "{ everySteps: 50 }" }));
+      const unaffected = await apply(tinySpec("dir-unaffected", { steps: 300, checkpoint: "{ everySeconds: 600 }" }));
+      const [failed] = await waitUntilFinished(failing.runIds, 60_000);
+      expect(failed).toMatchObject({ status: "failed", workerName: "dir-bad" });
+      expect(failed!.error).toMatch(/^cannot write the checkpoint to .*not-a-folder.*ENOTDIR/);
+      const [succeeded] = await waitUntilFinished(unaffected.runIds, 60_000);
+      expect(succeeded).toMatchObject({ status: "succeeded", workerName: "dir-bad", error: null });
+    } finally {
+      await rm(folder, { recursive: true, force: true });
     }
   });
 

@@ -4,13 +4,15 @@ import { publishRunEvent } from "./run-events.ts";
 
 /**
  * Gives a running run back to the queue (worker shutdown, or a worker presumed dead), to be
- * resumed from its checkpoint by any worker. Fenced by attempt when one is given.
+ * resumed from its checkpoint by any worker. Fenced by attempt when one is given. A graceful give-back
+ * (the worker was told to stop) does not use up an attempt: the attempt number is also the fencing
+ * token, so it still grows, and the run's attempt limit grows with it.
  */
-export async function requeueRun(db: Db, queue: RunQueue, runId: string, options: { attempt?: number; reason: string }): Promise<boolean> {
+export async function requeueRun(db: Db, queue: RunQueue, runId: string, options: { attempt?: number; reason: string; graceful?: boolean }): Promise<boolean> {
   return db.$transaction(async (tx) => {
     const updated = await tx.run.updateMany({
       where: { id: runId, status: "running", ...(options.attempt !== undefined ? { attempt: options.attempt } : {}) },
-      data: { status: "queued", queuedAt: new Date(), workerName: null, error: options.reason },
+      data: { status: "queued", queuedAt: new Date(), workerName: null, error: options.reason, ...(options.graceful ? { maxAttempts: { increment: 1 } } : {}) },
     });
     if (updated.count === 0) return false;
     const run = await tx.run.findUniqueOrThrow({ where: { id: runId }, select: { priority: true, experimentId: true } });
