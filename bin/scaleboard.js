@@ -15,6 +15,7 @@ const commands = {
   cancel: ["server/cli/main.ts", "cancel"],
   logs: ["server/cli/main.ts", "logs"],
   import: ["server/cli/import.ts"],
+  report: ["server/cli/report.ts"],
 };
 
 const [command, ...rest] = process.argv.slice(2);
@@ -30,10 +31,12 @@ Commands:
   cancel RUN|EXP       cancel a run or an experiment's runs
   logs RUN [--follow]  a run's log
   import csv FILE | tensorboard DIR   import metrics as finished runs (--project, --experiment)
+  report create --from-spec FILE     a report of the spec's panels over its runs (--publish, --share)
   start                start the database (embedded when DATABASE_URL is unset), web app and a worker
   dev                  the same with the Next.js dev server (reloads on change)
   migrate              apply pending database migrations
-  worker               run a worker process [--name NAME] [--slots N]
+  worker               run a worker process [--name NAME] [--slots N] [--gpus 0,1]; on another host:
+                       --server URL with a worker API key in SCALEBOARD_API_KEY (or DATABASE_URL)
 
 Every spec command takes --json, --server URL (API key in SCALEBOARD_API_KEY) and --team SLUG.`);
   process.exit(command && command !== "help" && command !== "--help" ? 2 : 0);

@@ -9,6 +9,7 @@ import { specRouter } from "./routers/spec.ts";
 import { healthRouter } from "./routers/health.ts";
 import { inviteRouter } from "./routers/invite.ts";
 import { projectRouter } from "./routers/project.ts";
+import { reportRouter, sharedReportRouter } from "./routers/report.ts";
 import { teamRouter } from "./routers/team.ts";
 import { viewerRouter } from "./routers/viewer.ts";
 import { createCallerFactory, router } from "./trpc.ts";
@@ -27,6 +28,8 @@ export const appRouter = router({
   metrics: metricsRouter,
   runsTable: runsTableRouter,
   live: liveRouter,
+  report: reportRouter,
+  sharedReport: sharedReportRouter,
 });
 
 export type AppRouter = typeof appRouter;

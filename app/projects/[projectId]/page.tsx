@@ -48,12 +48,21 @@ export default async function ProjectPage({ params }: Props) {
           <h1 className="text-2xl font-semibold tracking-tight">{project.name}</h1>
           {project.description ? <p className="mt-1 max-w-2xl text-sm text-slate-600 dark:text-slate-400">{project.description}</p> : null}
         </div>
-        <Link
-          href={`/editor?project=${encodeURIComponent(project.name)}`}
-          className="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white transition-colors hover:bg-indigo-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500"
-        >
-          New experiment
-        </Link>
+        <div className="flex items-center gap-2">
+          <Link
+            href={`/projects/${project.id}/reports`}
+            data-testid="project-reports-link"
+            className="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 transition-colors hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100 dark:hover:bg-slate-800"
+          >
+            Reports
+          </Link>
+          <Link
+            href={`/editor?project=${encodeURIComponent(project.name)}`}
+            className="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white transition-colors hover:bg-indigo-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500"
+          >
+            New experiment
+          </Link>
+        </div>
       </div>
       <ExperimentList projectId={project.id} projectName={project.name} />
     </HydrateClient>
