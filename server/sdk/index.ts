@@ -50,14 +50,14 @@ export class Run {
   private timer: ReturnType<typeof setInterval> | null = null;
   private sending: Promise<void> = Promise.resolve();
   private finished = false;
-  private readonly exitHook = () => void this.flush();
+  private readonly exitHook = () => this.flushInBackground();
 
   constructor(
     readonly id: string,
     private readonly client: Client,
     private readonly options: Required<Pick<InitOptions, "batchSize" | "flushIntervalMs">>,
   ) {
-    this.timer = setInterval(() => void this.flush(), options.flushIntervalMs);
+    this.timer = setInterval(() => this.flushInBackground(), options.flushIntervalMs);
     (this.timer as { unref?: () => void }).unref?.();
     if (typeof process !== "undefined") process.once("beforeExit", this.exitHook);
   }
@@ -67,12 +67,18 @@ export class Run {
     if (this.finished) throw new ScaleboardError("this run has finished; create a new one", null);
     const wallTime = Date.now() / 1000;
     for (const [key, value] of Object.entries(values)) this.buffer.push({ key, step, value: encodeValue(value), wallTime });
-    if (this.buffer.length >= this.options.batchSize) void this.flush();
+    if (this.buffer.length >= this.options.batchSize) this.flushInBackground();
+  }
+
+  /** A flush nobody awaits: a failure keeps the points buffered for the next flush instead of crashing the script. */
+  private flushInBackground(): void {
+    this.flush().catch(() => undefined);
   }
 
   /** Sends every buffered point; resolves when the server has stored them. */
   flush(): Promise<void> {
-    this.sending = this.sending.then(async () => {
+    // After a failed flush (server down past every retry) the next one starts afresh with what is still buffered.
+    this.sending = this.sending.catch(() => undefined).then(async () => {
       while (this.buffer.length) {
         const batch = this.buffer.slice(0, Math.min(this.options.batchSize, 10_000));
         await this.client.request("POST", `/runs/${this.id}/points`, { points: batch });

@@ -4,7 +4,7 @@ import type { Db } from "../../server/db.ts";
 import { handleV1 } from "../../server/http/v1.ts";
 
 /** The /api/v1 handler behind a plain node:http server: the same code the Next.js route calls. */
-export async function startV1Server(db: Db): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startV1Server(db: Db, options: { port?: number } = {}): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer((incoming, outgoing) => {
     const chunks: Buffer[] = [];
     incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -19,7 +19,7 @@ export async function startV1Server(db: Db): Promise<{ url: string; close: () =>
       outgoing.end(Buffer.from(await response.arrayBuffer()));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/api/v1`,

@@ -112,6 +112,13 @@ export function parseSpec(source: string, fileName = "spec.yaml"): ParsedSpec {
   if (Buffer.byteLength(source) > MAX_SPEC_BYTES) {
     throw new SpecError([{ path: "", message: `the spec is larger than ${MAX_SPEC_BYTES / 1_000_000} MB`, line: 1, column: 1 }], fileName);
   }
+  // PostgreSQL stores neither U+0000 nor a lone surrogate (the spec's source and config are kept as written).
+  const unstorable = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.exec(source);
+  if (unstorable) {
+    const lines = source.slice(0, unstorable.index).split("\n");
+    const what = unstorable[0] === "\u0000" ? "a NUL character (\\u0000)" : "an unpaired UTF-16 surrogate";
+    throw new SpecError([{ path: "", message: `the spec contains ${what}; remove it`, line: lines.length, column: lines.at(-1)!.length + 1 }], fileName);
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const locateIn: ParsedSpec["locate"] = (path, atKey = false) => locate(doc, lineCounter, path, atKey);

@@ -10,11 +10,20 @@ import { slugify } from "../team/create-team.ts";
  * the same tables as built-in runs, so tables, charts and fits treat them alike.
  */
 
-export async function createTrackedRun(
-  db: Db,
-  teamId: string,
-  input: { project: string; experiment: string; name?: string; config: Record<string, unknown>; tags: string[]; paramCount?: number; flopsPerStep?: number },
-) {
+type TrackedRunInput = { project: string; experiment: string; name?: string; config: Record<string, unknown>; tags: string[]; paramCount?: number; flopsPerStep?: number };
+
+export async function createTrackedRun(db: Db, teamId: string, input: TrackedRunInput) {
+  try {
+    return await createTrackedRunOnce(db, teamId, input);
+  } catch (error) {
+    // Scripts starting the first runs of a project at the same moment all try to create it (P2002 on
+    // the project or experiment): the losers find it there on a second try.
+    if ((error as { code?: unknown }).code !== "P2002") throw error;
+    return createTrackedRunOnce(db, teamId, input);
+  }
+}
+
+async function createTrackedRunOnce(db: Db, teamId: string, input: TrackedRunInput) {
   return db.$transaction(async (tx) => {
     const project = await tx.project.upsert({
       where: { teamId_slug: { teamId, slug: slugify(input.project) } },
