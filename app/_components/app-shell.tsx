@@ -22,7 +22,8 @@ export async function AppShell({ children }: { children: ReactNode }) {
         </div>
       ) : null}
       <header className="border-b border-slate-200 bg-white/80 backdrop-blur dark:border-slate-800 dark:bg-slate-900/80">
-        <div className="mx-auto flex h-14 max-w-7xl items-center gap-4 px-4">
+        {/* At phone width the nav takes a second row instead of pushing the controls off screen. */}
+        <div className="mx-auto flex min-h-14 max-w-7xl flex-wrap items-center gap-x-4 gap-y-1 px-4 py-2">
           <Link href="/" className="flex items-center gap-2 font-semibold tracking-tight">
             <svg aria-hidden viewBox="0 0 32 32" className="h-6 w-6">
               <rect width="32" height="32" rx="6" fill="#4f46e5" />
@@ -32,13 +33,13 @@ export async function AppShell({ children }: { children: ReactNode }) {
           </Link>
           {signedIn && viewer.teams.length > 0 ? <TeamSwitcher teams={viewer.teams} activeTeamId={viewer.activeTeam?.id ?? null} /> : null}
           {signedIn ? (
-            <nav aria-label="Main" className="flex items-center gap-1 text-sm">
+            <nav aria-label="Main" className="order-last -mx-2 flex w-full items-center gap-1 text-sm sm:order-none sm:mx-0 sm:w-auto">
               <NavLink href="/">Projects</NavLink>
               <NavLink href="/workers">Workers</NavLink>
               <NavLink href="/settings">Team</NavLink>
             </nav>
           ) : null}
-          <div className="ml-auto flex items-center gap-3">
+          <div className="ml-auto flex items-center gap-2 sm:gap-3">
             <HealthBadge />
             <ThemeToggle />
             {viewer.user && viewer.authMode === "on" ? <UserMenu name={viewer.user.name} email={viewer.user.email} /> : null}

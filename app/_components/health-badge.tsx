@@ -20,10 +20,12 @@ export function HealthBadge() {
       href="/workers"
       data-testid="health-badge"
       data-status={state ?? "loading"}
-      className="flex items-center gap-2 rounded-full border border-slate-200 px-3 py-1 text-xs text-slate-600 hover:bg-slate-100 dark:border-slate-700 dark:text-slate-300 dark:hover:bg-slate-800"
+      title={label.text}
+      className="flex items-center gap-2 rounded-full border border-slate-200 px-2 py-1 text-xs text-slate-600 hover:bg-slate-100 sm:px-3 dark:border-slate-700 dark:text-slate-300 dark:hover:bg-slate-800"
     >
-      <span aria-hidden className={`h-2 w-2 rounded-full ${label.dot}`} />
-      {label.text}
+      <span aria-hidden className={`h-2 w-2 shrink-0 rounded-full ${label.dot}`} />
+      {/* A dot alone at phone width; screen readers always hear the words. */}
+      <span className="sr-only sm:not-sr-only">{label.text}</span>
     </Link>
   );
 }

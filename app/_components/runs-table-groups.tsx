@@ -18,7 +18,7 @@ export function RunsTableGroups({ input, groupBy, metricName, onPick }: GroupsPr
   const trpc = useTRPC();
   const groups = useQuery(
     trpc.runsTable.groups.queryOptions(
-      { experimentIds: input.experimentIds, groupBy, metric: input.metric, ...(input.metricGoal ? { metricGoal: input.metricGoal } : {}), filter: input.filter },
+      { experimentIds: input.experimentIds ?? [], groupBy, metric: input.metric, ...(input.metricGoal ? { metricGoal: input.metricGoal } : {}), filter: input.filter },
       { placeholderData: keepPreviousData },
     ),
   );

@@ -36,12 +36,17 @@ type ScalingPanelProps = {
   revision?: number;
   title?: string;
   testId?: string;
+  /**
+   * Wait before asking for the fit: its bootstrap keeps a server core busy for a while, and the
+   * curves beside it should not queue behind it.
+   */
+  hold?: boolean;
 };
 
 const HEIGHT = 360;
 
 /** Final (or best) loss against size, one point per run, with the power-law fit and its bootstrap band. */
-export function ScalingPanel({ source, urlPrefix = "s.", defaults = {}, metricOptions = [], revision, title = "Scaling", testId = "scaling-panel" }: ScalingPanelProps) {
+export function ScalingPanel({ source, urlPrefix = "s.", defaults = {}, metricOptions = [], revision, title = "Scaling", testId = "scaling-panel", hold = false }: ScalingPanelProps) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const dark = useDarkMode();
@@ -74,8 +79,8 @@ export function ScalingPanel({ source, urlPrefix = "s.", defaults = {}, metricOp
     const before = (previousQuery?.queryKey[1] as { input?: { metric?: string; x?: string; use?: string } } | undefined)?.input;
     return before?.metric === metric && before?.x === x && before?.use === use ? previous : undefined;
   };
-  const viewQuery = trpc.scaling.view.queryOptions("experimentId" in source ? { experimentId: source.experimentId, ...options } : skipToken, { placeholderData: sameAxes });
-  const compareQuery = trpc.scaling.compare.queryOptions("runIds" in source && source.runIds.length > 0 ? { runIds: source.runIds, ...options } : skipToken, {
+  const viewQuery = trpc.scaling.view.queryOptions(!hold && "experimentId" in source ? { experimentId: source.experimentId, ...options } : skipToken, { placeholderData: sameAxes });
+  const compareQuery = trpc.scaling.compare.queryOptions(!hold && "runIds" in source && source.runIds.length > 0 ? { runIds: source.runIds, ...options } : skipToken, {
     placeholderData: sameAxes,
   });
   const view = useQuery(viewQuery);

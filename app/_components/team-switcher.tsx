@@ -16,7 +16,7 @@ export function TeamSwitcher({ teams, activeTeamId }: { teams: Team[]; activeTea
           document.cookie = `scaleboard-team=${encodeURIComponent(event.target.value)}; path=/; max-age=31536000; samesite=lax`;
           router.refresh();
         }}
-        className="rounded-md border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-700 dark:bg-slate-900"
+        className="max-w-40 truncate rounded-md border border-slate-300 bg-white px-2 py-1 text-sm sm:max-w-56 dark:border-slate-700 dark:bg-slate-900"
       >
         {teams.map((team) => (
           <option key={team.id} value={team.id}>

@@ -2,7 +2,7 @@
 
 import { keepPreviousData, skipToken, useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { Suspense, useMemo } from "react";
+import { Suspense, useCallback, useMemo, useState } from "react";
 import { CurvesPanel, MAX_CHART_RUNS, type ChartRun } from "../_components/charts/curves-panel.tsx";
 import { formatCount, formatDuration, formatFlops, formatMetric } from "../_components/charts/format.ts";
 import { LiveBadge } from "../_components/charts/live-badge.tsx";
@@ -12,6 +12,7 @@ import { ConfigDiff } from "../_components/config-diff.tsx";
 import { EmptyState } from "../_components/empty-state.tsx";
 import { StatusBadge, type RunsTableRow } from "../_components/runs-table.tsx";
 import { ScalingPanel } from "../_components/scaling-panel.tsx";
+import { ErrorMessage } from "../_components/ui.tsx";
 import { useTRPC } from "../_trpc/react.tsx";
 
 export function CompareView() {
@@ -22,39 +23,28 @@ export function CompareView() {
   );
 }
 
-/** The experiments runsTable.list accepts at once. */
-const MAX_EXPERIMENTS = 20;
-
 function CompareViewInner() {
   const trpc = useTRPC();
   const { params } = useUrlState();
   const runIds = useMemo(() => [...new Set(readList(params, "runs"))].slice(0, 500), [params]);
   const from = params.get("from");
 
-  // Which experiments the runs belong to: the linking page says so, and the scaling view names the
-  // experiment of every finished run. Rows (names, params, status) then come from those experiments' tables.
-  const located = useQuery(trpc.scaling.compare.queryOptions(runIds.length ? { runIds, resamples: 0 } : skipToken, { placeholderData: keepPreviousData }));
-  const experimentIds = useMemo(() => {
-    const ids = new Set<string>(from ? [from] : []);
-    for (const run of located.data?.runs ?? []) ids.add(run.experimentId);
-    return [...ids].slice(0, MAX_EXPERIMENTS);
-  }, [from, located.data]);
-  const table = useQuery(
-    trpc.runsTable.list.queryOptions(experimentIds.length ? { experimentIds, limit: 500 } : skipToken, { placeholderData: keepPreviousData }),
+  // The runs' rows (names, params, status, sizes) wherever their experiments are.
+  const table = useQuery(trpc.runsTable.list.queryOptions(runIds.length ? { filter: { runIds }, limit: 500 } : skipToken, { placeholderData: keepPreviousData }));
+  const rowsById = useMemo(() => new Map<string, RunsTableRow>((table.data?.rows ?? []).map((row) => [row.id, row])), [table.data]);
+  const chartRuns = useMemo(
+    (): ChartRun[] =>
+      runIds.slice(0, MAX_CHART_RUNS).map((id) => {
+        const row = rowsById.get(id);
+        return { id, name: row?.name ?? id, params: row?.params ?? {} };
+      }),
+    [runIds, rowsById],
   );
-
-  const rowsById = useMemo(() => new Map<string, RunsTableRow>((table.data?.rows ?? []).filter((row) => runIds.includes(row.id)).map((row) => [row.id, row])), [table.data, runIds]);
-  const chartRuns = useMemo((): ChartRun[] => {
-    const names = new Map<string, string>();
-    for (const run of located.data?.runs ?? []) names.set(run.id, run.name);
-    for (const skip of located.data?.skipped ?? []) names.set(skip.runId, skip.name);
-    const scalingParams = new Map((located.data?.runs ?? []).map((run) => [run.id, run.params]));
-    return runIds.slice(0, MAX_CHART_RUNS).map((id) => {
-      const row = rowsById.get(id);
-      return { id, name: row?.name ?? names.get(id) ?? id, params: row?.params ?? scalingParams.get(id) ?? {} };
-    });
-  }, [runIds, rowsById, located.data]);
   const paramKeys = useMemo(() => [...new Set(chartRuns.flatMap((run) => Object.keys(run.params)))].sort(), [chartRuns]);
+
+  // The scaling fit is asked for once the curves are in (see ScalingPanel's hold).
+  const [curvesDrawn, setCurvesDrawn] = useState(false);
+  const curvesSettled = useCallback(() => setCurvesDrawn(true), []);
 
   const active = [...rowsById.values()].some((row) => row.status === "queued" || row.status === "running");
   const live = useLiveUpdates({ runIds, active });
@@ -70,13 +60,8 @@ function CompareViewInner() {
       </EmptyState>
     );
   }
-  if (located.isError) {
-    return (
-      <p role="alert" className="rounded-xl border border-red-300 bg-red-50 p-4 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
-        Could not load these runs: {located.error.message}
-      </p>
-    );
-  }
+  // The charts do not wait for the rows: names fill in when they come.
+  if (table.isError && !table.data) return <ErrorMessage>Could not load these runs: {table.error.message}</ErrorMessage>;
 
   return (
     <div className="space-y-6">
@@ -94,7 +79,7 @@ function CompareViewInner() {
         </div>
       </header>
 
-      <section aria-label="Runs compared" className="overflow-x-auto rounded-xl border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+      <section aria-label="Runs compared" aria-busy={table.isPending} className="overflow-x-auto rounded-xl border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
         <table className="w-full text-left text-sm" data-testid="compare-runs">
           <thead className="border-b border-slate-200 text-xs uppercase text-slate-500 dark:border-slate-800 dark:text-slate-400">
             <tr>
@@ -131,8 +116,8 @@ function CompareViewInner() {
       </section>
 
       <div className="grid gap-4 xl:grid-cols-2">
-        <CurvesPanel runs={chartRuns} paramKeys={paramKeys} defaults={{ metric: "val/loss", x: "step" }} />
-        <ScalingPanel source={{ runIds }} metricOptions={keys.data?.keys.map((entry) => entry.key) ?? []} revision={[...rowsById.values()].filter((row) => row.status === "succeeded").length} />
+        <CurvesPanel runs={chartRuns} paramKeys={paramKeys} defaults={{ metric: "val/loss", x: "step" }} onSettled={curvesSettled} />
+        <ScalingPanel hold={!curvesDrawn} source={{ runIds }} metricOptions={keys.data?.keys.map((entry) => entry.key) ?? []} revision={[...rowsById.values()].filter((row) => row.status === "succeeded").length} />
       </div>
       <ConfigDiff
         runs={chartRuns.map((run) => ({ id: run.id, name: run.name, values: run.params }))}

@@ -8,6 +8,7 @@ import { APP_ERROR_CODES, AppError } from "../domain/app-error.ts";
 import { SpecError } from "../domain/spec/spec-issue.ts";
 import type { ApiKeyScope, Role } from "../generated/prisma/enums.ts";
 import type { RunQueue } from "../queue/boss.ts";
+import { pathToUnstorableText, unstorableTextMessage } from "../domain/validation/unstorable-text.ts";
 
 export type TRPCContext = {
   db: Db;
@@ -77,11 +78,24 @@ const requireActor = t.middleware(({ ctx, next }) => {
   return next({ ctx: { actor: ctx.actor } });
 });
 
+/**
+ * Text PostgreSQL cannot store (NUL, lone surrogates) makes the database refuse the write: that is a 400
+ * naming the field, not a 500. Checked only after a failure, so the spec parser's located errors come first.
+ */
+const refuseUnstorableText = t.middleware(async ({ getRawInput, next }) => {
+  const result = await next();
+  if (!result.ok && result.error.code === "INTERNAL_SERVER_ERROR") {
+    const unstorable = pathToUnstorableText(await getRawInput().catch(() => null));
+    if (unstorable !== null) throw new TRPCError({ code: "BAD_REQUEST", message: unstorableTextMessage(unstorable) });
+  }
+  return result;
+});
+
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
 /** Anyone, signed in or not. */
-export const publicProcedure = t.procedure.use(appErrors).use(refuseCrossSiteMutations);
+export const publicProcedure = t.procedure.use(appErrors).use(refuseCrossSiteMutations).use(refuseUnstorableText);
 
 /** Any signed-in user or API key. */
 export const authedProcedure = publicProcedure.use(requireActor);

@@ -6,6 +6,7 @@ import { verifyApiKey } from "../domain/api-key/verify-api-key.ts";
 import { ingestPoints } from "../domain/metrics/ingest-points.ts";
 import { createTrackedRun, finishTrackedRun, findTeamRun, heartbeatTrackedRun, updateTrackedRun } from "../domain/tracking/track-run.ts";
 import type { RunQueue } from "../queue/boss.ts";
+import { pathToUnstorableText, unstorableTextMessage } from "../domain/validation/unstorable-text.ts";
 import { openApiDocument } from "./openapi.ts";
 import { MAX_BODY_BYTES, MAX_POINTS, ZAttachRunBody, ZCreateRunBody, ZFinishBody, ZHeartbeatBody, ZLogPointsBody, ZSummaryBody } from "./v1-schemas.ts";
 import { handleWorkerApi } from "./worker-api.ts";
@@ -65,23 +66,9 @@ async function readBody<T>(request: Request, schema: ZodType<T>): Promise<T> {
   }
   const unstorable = pathToUnstorableText(parsed);
   if (unstorable !== null) {
-    throw new AppError("INVALID_INPUT", `Invalid request: ${unstorable || "body"}: text may not contain the NUL character (\\u0000) or an unpaired surrogate (\\ud800-\\udfff)`);
+    throw new AppError("INVALID_INPUT", unstorableTextMessage(unstorable));
   }
   return schema.parse(parsed);
-}
-
-/** PostgreSQL cannot store U+0000 or a lone surrogate in text or jsonb: where the first such text is (a dotted path), or null. */
-function pathToUnstorableText(value: unknown, path = ""): string | null {
-  const unstorable = (text: string) => /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text);
-  if (typeof value === "string") return unstorable(value) ? path : null;
-  if (value === null || typeof value !== "object") return null;
-  for (const [key, item] of Object.entries(value)) {
-    const at = path ? `${path}.${key}` : key;
-    if (unstorable(key)) return at;
-    const found = pathToUnstorableText(item, at);
-    if (found !== null) return found;
-  }
-  return null;
 }
 
 /** PostgreSQL unreachable, restarting or out of connections: a 503 the client retries (the SDK does), not a 500. */

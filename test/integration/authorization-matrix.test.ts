@@ -4,8 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter, createCaller } from "../../server/api/root.ts";
 import { createTRPCContext } from "../../server/api/trpc.ts";
 import type { Actor } from "../../server/domain/access/actor.ts";
+import { resolveRequestAuth } from "../../server/auth/resolve-request-auth.ts";
 import { createInvite } from "../../server/domain/invite/create-invite.ts";
 import { createApiKey } from "../../server/domain/api-key/create-api-key.ts";
+import { createShareLink } from "../../server/domain/report/share-links.ts";
 import { startProducerQueue, type RunQueue } from "../../server/queue/boss.ts";
 import { createTeamWith, createUser, keyActor, userActor } from "../helpers/actors.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
@@ -15,7 +17,8 @@ import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
  * appRouter itself, so a procedure added without an entry here fails this test.
  */
 
-const ACTORS = ["anonymous", "viewer", "editor", "admin", "outsider", "key:ingest", "key:worker", "key:full"] as const;
+// share-link: someone holding a report's share token and nothing else, presenting it as a credential.
+const ACTORS = ["anonymous", "viewer", "editor", "admin", "outsider", "key:ingest", "key:worker", "key:full", "share-link"] as const;
 type ActorName = (typeof ACTORS)[number];
 
 let database: TestDatabase;
@@ -61,10 +64,15 @@ async function buildFixture() {
     "key:ingest": await keyActor(db, team.id, admin!.id, "ingest"),
     "key:worker": await keyActor(db, team.id, admin!.id, "worker"),
     "key:full": await keyActor(db, team.id, admin!.id, "full"),
+    "share-link": null,
   };
   const run = await db.run.create({ data: { experimentId: experiment.id, name: "r", cellHash: randomBytes(8).toString("hex"), config: {} }, select: { id: true } });
   await db.runLog.create({ data: { runId: run.id, line: "hello" } });
-  return { team, otherTeam, project, experiment, run, users: { viewer: viewer!, editor: editor!, admin: admin!, outsider: outsider! }, invite, key, actors };
+  const report = await db.report.create({ data: { projectId: project.id, title: "Shared", runIds: [run.id], publishedAt: new Date() }, select: { id: true } });
+  const share = await createShareLink(db, report.id, admin!.id, {});
+  const holder = await resolveRequestAuth(db, new Headers({ authorization: `Bearer ${share.token}` }), { method: "POST", mode: "on", lookupSession: async () => null });
+  actors["share-link"] = holder.actor;
+  return { team, otherTeam, project, experiment, run, report, share, users: { viewer: viewer!, editor: editor!, admin: admin!, outsider: outsider! }, invite, key, actors };
 }
 
 const EVERYONE = ACTORS;
@@ -73,7 +81,7 @@ const TEAM_READERS: ActorName[] = ["viewer", "editor", "admin", "key:full"];
 const TEAM_EDITORS: ActorName[] = ["editor", "admin", "key:full"];
 const TEAM_ADMINS: ActorName[] = ["admin"];
 
-type Entry = { input: (fixture: Fixture) => unknown; allow: readonly ActorName[]; scope?: "team" | "project" | "experiment" | "run" };
+type Entry = { input: (fixture: Fixture) => unknown; allow: readonly ActorName[]; scope?: "team" | "project" | "experiment" | "run" | "report" };
 
 const MATRIX: Record<string, Entry> = {
   "health.status": { input: () => undefined, allow: EVERYONE },
@@ -107,6 +115,7 @@ const MATRIX: Record<string, Entry> = {
   "run.cancel": { input: (f) => ({ runId: f.run.id }), allow: TEAM_EDITORS, scope: "run" },
   "run.cancelExperiment": { input: (f) => ({ experimentId: f.experiment.id }), allow: TEAM_EDITORS, scope: "experiment" },
   "run.logs": { input: (f) => ({ runId: f.run.id }), allow: TEAM_READERS, scope: "run" },
+  "run.get": { input: (f) => ({ runId: f.run.id }), allow: TEAM_READERS, scope: "run" },
   "scaling.view": { input: (f) => ({ experimentId: f.experiment.id, resamples: 0 }), allow: TEAM_READERS, scope: "experiment" },
   "scaling.compare": { input: (f) => ({ runIds: [f.run.id], resamples: 0 }), allow: TEAM_READERS, scope: "run" },
   "metrics.series": { input: (f) => ({ runIds: [f.run.id], key: "train/loss" }), allow: TEAM_READERS, scope: "run" },
@@ -115,6 +124,20 @@ const MATRIX: Record<string, Entry> = {
   "runsTable.groups": { input: (f) => ({ experimentIds: [f.experiment.id], groupBy: "model.width" }), allow: TEAM_READERS, scope: "experiment" },
   "runsTable.annotate": { input: (f) => ({ runId: f.run.id, notes: "looks good" }), allow: TEAM_EDITORS, scope: "run" },
   "live.runEvents": { input: (f) => ({ experimentIds: [f.experiment.id] }), allow: TEAM_READERS, scope: "experiment" },
+  "report.list": { input: (f) => ({ projectId: f.project.id }), allow: TEAM_READERS, scope: "project" },
+  "report.candidates": { input: (f) => ({ projectId: f.project.id }), allow: TEAM_READERS, scope: "project" },
+  "report.preview": { input: (f) => ({ projectId: f.project.id, panels: [{ kind: "config-diff" }], runIds: [f.run.id] }), allow: TEAM_READERS, scope: "project" },
+  "report.create": { input: (f) => ({ projectId: f.project.id, title: "New report", runIds: [f.run.id] }), allow: TEAM_EDITORS, scope: "project" },
+  "report.get": { input: (f) => ({ reportId: f.report.id }), allow: TEAM_READERS, scope: "report" },
+  "report.update": { input: (f) => ({ reportId: f.report.id, title: "Edited" }), allow: TEAM_EDITORS, scope: "report" },
+  "report.delete": { input: (f) => ({ reportId: f.report.id }), allow: TEAM_EDITORS, scope: "report" },
+  "report.publish": { input: (f) => ({ reportId: f.report.id, mode: "frozen" }), allow: TEAM_EDITORS, scope: "report" },
+  "report.unpublish": { input: (f) => ({ reportId: f.report.id }), allow: TEAM_EDITORS, scope: "report" },
+  "report.createLink": { input: (f) => ({ reportId: f.report.id, expiresInHours: 24 }), allow: TEAM_EDITORS, scope: "report" },
+  "report.links": { input: (f) => ({ reportId: f.report.id }), allow: TEAM_EDITORS, scope: "report" },
+  "report.revokeLink": { input: (f) => ({ reportId: f.report.id, linkId: f.share.link.id }), allow: TEAM_EDITORS, scope: "report" },
+  // The token is the whole credential: whoever holds it, signed in or not, reads that one report.
+  "sharedReport.view": { input: (f) => ({ token: f.share.token }), allow: EVERYONE },
   "project.create": { input: (f) => ({ teamId: f.team.id, name: `New ${randomBytes(3).toString("hex")}` }), allow: TEAM_EDITORS, scope: "team" },
 };
 
@@ -162,7 +185,7 @@ describe("authorization matrix", () => {
         } else {
           expect(result.ok, `${actorName} should be refused ${path}`).toBe(false);
           const code = result.ok ? "" : result.code;
-          if (actorName === "anonymous") expect(code).toBe("UNAUTHORIZED");
+          if (actorName === "anonymous" || actorName === "share-link") expect(code).toBe("UNAUTHORIZED");
           else if (actorName === "outsider" && entry.scope) expect(code).toBe("NOT_FOUND");
           else expect(["FORBIDDEN", "NOT_FOUND"]).toContain(code);
         }
@@ -175,7 +198,7 @@ describe("authorization matrix", () => {
     for (const [path, entry] of Object.entries(MATRIX)) {
       if (!entry.scope) continue;
       const real = entry.input(fixture) as Record<string, unknown>;
-      const missingKey = { team: "teamId", project: "projectId", experiment: "experimentId", run: "runId" }[entry.scope];
+      const missingKey = { team: "teamId", project: "projectId", experiment: "experimentId", run: "runId", report: "reportId" }[entry.scope];
       const missing = { ...real, [missingKey]: "does-not-exist" };
       const asOutsider = await outcome(call(fixture.actors.outsider, path, real));
       const forMissing = await outcome(call(fixture.actors.outsider, path, missing));

@@ -11,14 +11,6 @@ import { rebuildSummaries, summariesAvailable } from "../../server/domain/metric
 import { createTeamWith, createUser, keyActor, userActor } from "../helpers/actors.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
-// The summary columns the pending migration adds (see write-summaries.ts); idempotent once it lands.
-const SUMMARY_COLUMNS_SQL = `ALTER TABLE "MetricSummary"
-  ADD COLUMN IF NOT EXISTS "firstValue" DOUBLE PRECISION NOT NULL,
-  ADD COLUMN IF NOT EXISTS "lastValue" DOUBLE PRECISION NOT NULL,
-  ADD COLUMN IF NOT EXISTS "minStep" INTEGER,
-  ADD COLUMN IF NOT EXISTS "maxStep" INTEGER,
-  ADD COLUMN IF NOT EXISTS "nonFiniteStep" INTEGER`;
-
 const createCaller = createCallerFactory(router({ metrics: metricsRouter }));
 
 let database: TestDatabase;
@@ -76,7 +68,6 @@ async function buildFixture() {
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  await database.db.$executeRawUnsafe(SUMMARY_COLUMNS_SQL);
   fixture = await buildFixture();
 });
 afterAll(async () => {
@@ -155,7 +146,10 @@ describe("metric summaries", () => {
 
 describe("metrics.series", () => {
   it("returns a long run downsampled without hiding its spike, dip or gaps, and a short run whole", async () => {
-    const { series } = await caller(fixture.actors.viewer).metrics.series({ runIds: [fixture.runA, fixture.runB, fixture.runEmpty], key: "train/loss", x: "step", points: 1000 });
+    const { series: packed } = await caller(fixture.actors.viewer).metrics.series({ runIds: [fixture.runA, fixture.runB, fixture.runEmpty], key: "train/loss", x: "step", points: 1000 });
+    // On the wire x and y are parallel arrays.
+    expect(packed.every((entry) => entry.xs.length === entry.ys.length)).toBe(true);
+    const series = packed.map(({ xs, ys, ...entry }) => ({ ...entry, points: xs.map((x, index) => ({ x, y: ys[index] })) }));
     const [a, b, empty] = series;
     expect(a).toMatchObject({ runId: fixture.runA, key: "train/loss", downsampled: true, total: A_STEPS });
     expect(a!.points.length).toBeLessThanOrEqual(1000);

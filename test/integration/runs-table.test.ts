@@ -7,9 +7,14 @@ import { createCallerFactory, createTRPCContext, router } from "../../server/api
 import type { Actor } from "../../server/domain/access/actor.ts";
 import { attachRunEventHub, type RunEventHub } from "../../server/domain/live/run-event-hub.ts";
 import type { LiveRunEvent } from "../../server/domain/live/stream-run-events.ts";
+import { cancelRuns } from "../../server/domain/run/cancel-runs.ts";
 import { publishRunEvent } from "../../server/domain/run/run-events.ts";
 import { RUNS_TABLE_COLUMNS, type RunsTableColumn, type RunsTableInput, type RunsTableRow } from "../../server/domain/run/runs-table.ts";
+import { applySpec } from "../../server/domain/spec/apply-spec.ts";
+import { expandSweep } from "../../server/domain/spec/expand-sweep.ts";
+import { parseSpec } from "../../server/domain/spec/parse-spec.ts";
 import type { RunStatus } from "../../server/generated/prisma/enums.ts";
+import { startProducerQueue } from "../../server/queue/boss.ts";
 import { createTeamWith, createUser, userActor } from "../helpers/actors.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
@@ -202,6 +207,27 @@ describe("runsTable.list", () => {
   });
 });
 
+describe("runsTable.list by run id", () => {
+  it("narrows to the named runs, across experiments when no experiment is named, and hides other teams' runs", async () => {
+    const { db } = database;
+    const [first, second] = await db.run.findMany({ where: { experimentId: fixture.experiment }, select: { id: true }, orderBy: { name: "asc" }, take: 2 });
+    const other = await db.run.findFirstOrThrow({ where: { experimentId: fixture.mixed }, select: { id: true } });
+    const theirs = await db.run.findFirstOrThrow({ where: { experimentId: fixture.foreign }, select: { id: true } });
+    const viewer = caller(fixture.actors.viewer);
+
+    const narrowed = await viewer.runsTable.list({ experimentIds: [fixture.experiment], filter: { runIds: [first!.id, other.id] } });
+    expect(narrowed.rows.map((row) => row.id)).toEqual([first!.id]);
+    const across = await viewer.runsTable.list({ filter: { runIds: [first!.id, second!.id, other.id] }, sort: { column: "name", direction: "asc" } });
+    expect(across.rows.map((row) => row.id)).toEqual([other.id, first!.id, second!.id]);
+    expect(across.columns).toEqual(["model.width", "optimizer", "seed", "training.lr"]);
+
+    expect(await codeOf(viewer.runsTable.list({ filter: { runIds: [first!.id, theirs.id] } }))).toBe("NOT_FOUND");
+    expect(await codeOf(caller(fixture.actors.outsider).runsTable.list({ filter: { runIds: [first!.id] } }))).toBe("NOT_FOUND");
+    expect(await codeOf(viewer.runsTable.list({ filter: { runIds: ["missing"] } }))).toBe("NOT_FOUND");
+    expect(await codeOf(viewer.runsTable.list({ filter: {} }))).toBe("BAD_REQUEST");
+  });
+});
+
 describe("runsTable.groups", () => {
   it("groups by a parameter with the final metric's count, mean, min and max", async () => {
     const { groups } = await caller(fixture.actors.viewer).runsTable.groups({ experimentIds: [fixture.experiment], groupBy: "model.width", metric: "val/loss" });
@@ -313,6 +339,36 @@ describe("live.runEvents", () => {
       await second.stop();
     }
     expect(hub.subscriberCount).toBe(0);
+  });
+
+  it("announces runs queued by an apply and queued runs canceled, at commit", async () => {
+    const { db } = database;
+    const queue = await startProducerQueue(database.url);
+    const team = await db.project.findFirstOrThrow({ where: { experiments: { some: { id: fixture.experiment } } }, select: { teamId: true } });
+    const parsed = parseSpec(
+      `project: Live apply\nexperiment: queued-live\ndataset: { kind: teacher, inputs: 4, samples: 64 }\nmodel: { family: mlp, depth: 1, width: 4 }\ntraining: { optimizer: { kind: adam, lr: 0.01 }, batchSize: 16, budget: { steps: 5 } }\nsweep: { parameters: { model.width: [4, 8] } }\n`,
+      "queued-live.yaml",
+    );
+    // The experiment is new: create it with a first apply, then follow it and apply a wider sweep.
+    const first = await applySpec(db, queue.queue, { teamId: team.teamId, userId: null }, parsed, expandSweep(parsed));
+    const subscription = await subscribe(fixture.actors.viewer, { experimentIds: [first.experimentId] });
+    try {
+      expect(await nextWithin(subscription.iterator, 5000)).toEqual({ type: "ready" });
+      const wider = parseSpec(parsed.source.replace("[4, 8]", "[4, 8, 16]"), "queued-live.yaml");
+      const second = await applySpec(db, queue.queue, { teamId: team.teamId, userId: null }, wider, expandSweep(wider));
+      expect(second.created).toHaveLength(1);
+      expect(await nextWithin(subscription.iterator, 2000)).toEqual({ type: "run", runId: second.created[0], experimentId: first.experimentId, status: "queued" });
+
+      const canceled = await cancelRuns(db, { experimentId: first.experimentId });
+      expect(canceled).toEqual({ canceled: 3, stopping: 0 });
+      const events = [await nextWithin(subscription.iterator, 2000), await nextWithin(subscription.iterator, 2000), await nextWithin(subscription.iterator, 2000)];
+      expect(events.map((event) => (event.type === "run" ? `${event.runId}:${event.status}` : event.type)).sort()).toEqual(
+        [...first.created, ...second.created].map((runId) => `${runId}:canceled`).sort(),
+      );
+    } finally {
+      await subscription.stop();
+      await queue.stop();
+    }
   });
 
   it("checks access on subscribe", async () => {

@@ -43,7 +43,7 @@ describe("a database migrated by the applier", () => {
     // The pg adapter sends non-finite numbers as NULL/NaN, so diverged values are written as float8 text.
     await db.$executeRaw`INSERT INTO "MetricPoint" ("seriesId", step, value) VALUES (${series.id}, 1, 'NaN'::float8), (${series.id}, 2, 'Infinity'::float8)`;
     await db.metricSummary.create({
-      data: { seriesId: series.id, level: 1, bucket: 0, firstStep: 0, lastStep: 2, count: 3, minValue: 2.3, maxValue: 2.3, sumValue: 2.3 },
+      data: { seriesId: series.id, level: 1, bucket: 0, firstStep: 0, lastStep: 2, count: 3, minValue: 2.3, maxValue: 2.3, sumValue: 2.3, firstValue: 2.3, lastValue: 2.3 },
     });
     await db.checkpoint.create({ data: { runId: run.id, attempt: 1, step: 100, data: Buffer.from([1, 2, 3]), sizeBytes: 3 } });
     await db.runLog.create({ data: { runId: run.id, line: "epoch 1", stream: "stdout" } });

@@ -11,7 +11,8 @@ import type { ChartController, PlotDataset, XWindow } from "./line-canvas.tsx";
 import { aggregateRuns, smoothEma, type XY } from "./smoothing.ts";
 import { readEnum, readNumber, useUrlState } from "./url-state.ts";
 
-const LineCanvas = dynamic(() => import("./line-canvas.tsx"), { ssr: false, loading: () => <ChartSkeleton /> });
+const loadLineCanvas = () => import("./line-canvas.tsx");
+const LineCanvas = dynamic(loadLineCanvas, { ssr: false, loading: () => <ChartSkeleton /> });
 
 export const X_AXES = ["step", "wallclock", "flops", "samples", "tokens"] as const;
 export type XAxis = (typeof X_AXES)[number];
@@ -45,6 +46,8 @@ type CurvesPanelProps = {
   fixedMetric?: string;
   height?: number;
   testId?: string;
+  /** Called once the first curves (or an empty or error state) are known: slower panels may start then. */
+  onSettled?: () => void;
 };
 
 type LegendEntry = { seriesId: string; label: string; color: string; detail?: string };
@@ -53,7 +56,7 @@ function roundWindow(value: number): number {
   return Number(value.toPrecision(7));
 }
 
-export function CurvesPanel({ title, runs, paramKeys = [], urlPrefix = "", defaults = {}, fixedMetric, height = 320, testId = "curves-panel" }: CurvesPanelProps) {
+export function CurvesPanel({ title, runs, paramKeys = [], urlPrefix = "", defaults = {}, fixedMetric, height = 320, testId = "curves-panel", onSettled }: CurvesPanelProps) {
   const trpc = useTRPC();
   const dark = useDarkMode();
   const headingId = useId();
@@ -65,14 +68,20 @@ export function CurvesPanel({ title, runs, paramKeys = [], urlPrefix = "", defau
   const keys = useQuery(trpc.metrics.keys.queryOptions({ runIds }, { enabled: runIds.length > 0 && !fixedMetric, placeholderData: keepPreviousData }));
   const availableKeys = useMemo(() => keys.data?.keys.map((entry) => entry.key) ?? [], [keys.data]);
 
+  // Chart.js (the largest chunk) loads while the points are fetched, not after.
+  useEffect(() => void loadLineCanvas(), []);
+
   const urlMetric = params.get(key("metric"));
+  // Until the logged keys are known the default metric is asked for at once; it stays when logged.
   const metric =
     fixedMetric ??
     urlMetric ??
-    [defaults.metric, "val/loss", "train/loss"].find((candidate) => candidate && availableKeys.includes(candidate)) ??
-    availableKeys.find((candidate) => !["wallclock", "flops", "samples", "tokens", "lr"].includes(candidate)) ??
-    defaults.metric ??
-    null;
+    (keys.isSuccess
+      ? ([defaults.metric, "val/loss", "train/loss"].find((candidate) => candidate && availableKeys.includes(candidate)) ??
+        availableKeys.find((candidate) => !["wallclock", "flops", "samples", "tokens", "lr"].includes(candidate)) ??
+        defaults.metric ??
+        null)
+      : (defaults.metric ?? null));
   const x = readEnum(params, key("x"), X_AXES, defaults.x ?? "step");
   const logX = params.has(key("logx")) ? params.get(key("logx")) === "1" : (defaults.logX ?? false);
   const logY = params.has(key("logy")) ? params.get(key("logy")) === "1" : (defaults.logY ?? false);
@@ -92,7 +101,15 @@ export function CurvesPanel({ title, runs, paramKeys = [], urlPrefix = "", defau
     smoothingTimer.current = setTimeout(() => set({ [key("smooth")]: value > 0 ? value : null }), 250);
   };
 
-  const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
+  // Series the legend hid, in the URL too (each id encoded, so a group value may hold a comma).
+  const hiddenText = params.get(key("hide")) ?? "";
+  const hidden = useMemo<ReadonlySet<string>>(() => new Set(hiddenText.split(",").filter(Boolean).map((item) => decodeURIComponent(item))), [hiddenText]);
+  const toggleHidden = (seriesId: string) => {
+    const next = new Set(hidden);
+    if (next.has(seriesId)) next.delete(seriesId);
+    else next.add(seriesId);
+    set({ [key("hide")]: [...next].map((item) => encodeURIComponent(item)).join(",") || null });
+  };
   const controller = useRef<ChartController | null>(null);
 
   const series = useQuery(
@@ -111,11 +128,16 @@ export function CurvesPanel({ title, runs, paramKeys = [], urlPrefix = "", defau
   );
 
   const runById = useMemo(() => new Map(plotted.map((run, index) => [run.id, { run, index }])), [plotted]);
+  // The wire form is two arrays per run (see pack-series.ts); Chart.js wants {x, y} points.
+  const lines = useMemo(
+    () => series.data?.series.map(({ xs, ys, ...entry }) => ({ ...entry, points: xs.map((x, index): XY => ({ x, y: ys[index] ?? null })) })),
+    [series.data],
+  );
 
   const { datasets, legend } = useMemo(() => {
     const datasets: PlotDataset[] = [];
     const legend: LegendEntry[] = [];
-    const rows = (series.data?.series ?? []).filter((entry) => runById.has(entry.runId));
+    const rows = (lines ?? []).filter((entry) => runById.has(entry.runId));
     if (!groupBy) {
       for (const entry of rows) {
         const { run, index } = runById.get(entry.runId)!;
@@ -176,7 +198,7 @@ export function CurvesPanel({ title, runs, paramKeys = [], urlPrefix = "", defau
       });
     });
     return { datasets, legend };
-  }, [series.data, runById, groupBy, smoothing, dark]);
+  }, [lines, runById, groupBy, smoothing, dark]);
 
   // What is drawn is what is exported: hidden series left out, values a log axis cannot place as gaps.
   const drawn = useMemo(
@@ -225,7 +247,16 @@ export function CurvesPanel({ title, runs, paramKeys = [], urlPrefix = "", defau
   };
 
   const anyDownsampled = series.data?.series.some((entry) => entry.downsampled) ?? false;
-  const pointTotal = series.data?.series.reduce((sum, entry) => sum + entry.points.length, 0) ?? 0;
+  const settled = series.fetchStatus === "idle" || series.isSuccess || series.isError || keys.isError;
+  const onSettledRef = useRef(onSettled);
+  useEffect(() => {
+    onSettledRef.current = onSettled;
+  }, [onSettled]);
+  useEffect(() => {
+    if (settled) onSettledRef.current?.();
+  }, [settled]);
+
+  const pointTotal = series.data?.series.reduce((sum, entry) => sum + entry.xs.length, 0) ?? 0;
   const logged = series.data?.series.reduce((sum, entry) => sum + entry.total, 0) ?? 0;
 
   let body: ReactNode;
@@ -383,14 +414,7 @@ export function CurvesPanel({ title, runs, paramKeys = [], urlPrefix = "", defau
                 <button
                   type="button"
                   aria-pressed={shown}
-                  onClick={() =>
-                    setHidden((current) => {
-                      const next = new Set(current);
-                      if (next.has(entry.seriesId)) next.delete(entry.seriesId);
-                      else next.add(entry.seriesId);
-                      return next;
-                    })
-                  }
+                  onClick={() => toggleHidden(entry.seriesId)}
                   className={`flex items-center gap-1.5 rounded-md border px-2 py-0.5 text-xs focus-visible:outline-2 focus-visible:outline-indigo-500 ${
                     shown ? "border-slate-200 dark:border-slate-700" : "border-dashed border-slate-300 text-slate-400 line-through dark:border-slate-700 dark:text-slate-500"
                   }`}

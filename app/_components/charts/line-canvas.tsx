@@ -99,6 +99,21 @@ function tickLabel(format: (value: number) => string, log: boolean) {
   };
 }
 
+/**
+ * Marks the canvas once drawn: data-series (lines a legend names, with points) and data-drawn-at
+ * (performance.now() of the first draw showing that many). Browser tests and the dashboard bench read these.
+ */
+const drawnMarkerPlugin: Plugin<"line"> = {
+  id: "scaleboardDrawnMarker",
+  afterDraw(chart) {
+    const canvas = chart.canvas;
+    const series = String(chart.data.datasets.filter((dataset) => (dataset as PlotDataset).role === "main" && dataset.data.length > 0).length);
+    if (canvas.dataset.series === series) return;
+    canvas.dataset.series = series;
+    canvas.dataset.drawnAt = String(performance.now());
+  },
+};
+
 export default function LineCanvas(props: LineCanvasProps) {
   const { datasets, dark, logX, logY, xTitle, yTitle, formatX, formatY, xWindow, onWindowChange, controller, ariaLabel, height = 320 } = props;
   const chartRef = useRef<ChartJS<"line", XY[]> | null>(null);
@@ -196,7 +211,7 @@ export default function LineCanvas(props: LineCanvasProps) {
         datasetIdKey="key"
         data={{ datasets }}
         options={options}
-        plugins={[backgroundPlugin]}
+        plugins={[backgroundPlugin, drawnMarkerPlugin]}
         role="img"
         aria-label={ariaLabel}
         fallbackContent={<p>{ariaLabel}</p>}

@@ -2,7 +2,7 @@
 
 import { keepPreviousData, skipToken, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { Suspense, useMemo } from "react";
+import { Suspense, useCallback, useMemo, useState } from "react";
 import { ToggleButton } from "../../_components/charts/chart-frame.tsx";
 import { CurvesPanel, MAX_CHART_RUNS, type ChartRun } from "../../_components/charts/curves-panel.tsx";
 import { readList, useUrlState } from "../../_components/charts/url-state.ts";
@@ -82,6 +82,10 @@ function ExperimentViewInner({ experimentId, project, experimentName, specVersio
   const metricOptions = keys.data?.keys.map((entry) => entry.key) ?? [];
 
   const tablePanel = panels.find((panel) => panel.kind === "table");
+  // A scaling panel asks for its fit once the curves are in (see ScalingPanel's hold).
+  const hasCurves = panels.some((panel) => panel.kind === "curves");
+  const [curvesDrawn, setCurvesDrawn] = useState(false);
+  const curvesSettled = useCallback(() => setCurvesDrawn(true), []);
   const groupBy = params.get("tgroup");
   const noRunsAtAll = query.isSuccess && rows.length === 0 && !params.get("q") && !params.get("status") && !params.get("pf");
 
@@ -222,6 +226,7 @@ function ExperimentViewInner({ experimentId, project, experimentName, specVersio
                   urlPrefix={prefix}
                   defaults={{ metric: panel.metric, x: panel.x, logX: panel.logX, logY: panel.logY, ...(panel.groupBy ? { groupBy: panel.groupBy } : {}) }}
                   title={selected.length > 0 ? `Curves of ${selected.length} selected run${selected.length === 1 ? "" : "s"}` : undefined}
+                  onSettled={curvesSettled}
                 />
               );
             }
@@ -229,6 +234,7 @@ function ExperimentViewInner({ experimentId, project, experimentName, specVersio
               return (
                 <ScalingPanel
                   key={`scaling-${index}`}
+                  hold={hasCurves && !curvesDrawn}
                   source={{ experimentId }}
                   defaults={{ metric: panel.metric, x: panel.x, fit: panel.fit }}
                   metricOptions={metricOptions}

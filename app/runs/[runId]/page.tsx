@@ -12,9 +12,9 @@ export default async function RunPage({ params }: { params: Promise<{ runId: str
   if (!viewer.user) redirect(viewer.needsFirstAccount ? "/sign-up" : "/sign-in");
   const { runId } = await params;
   try {
-    // The run's identity (name, experiment, sizes) and its first log lines; a 404 for a run that does not exist.
+    // The run itself and its metric names; a 404 for a run that does not exist (or another team's).
     await Promise.all([
-      getQueryClient().fetchQuery(trpc.scaling.compare.queryOptions({ runIds: [runId], resamples: 0 })),
+      getQueryClient().fetchQuery(trpc.run.get.queryOptions({ runId })),
       getQueryClient().prefetchQuery(trpc.metrics.keys.queryOptions({ runIds: [runId] })),
     ]);
   } catch (error) {

@@ -1,3 +1,4 @@
+import { packSeries } from "../../domain/metrics/pack-series.ts";
 import { assertRunsReadable, listMetricKeys, querySeries, ZMetricKeysQuery, ZSeriesQuery } from "../../domain/metrics/query-series.ts";
 import { authedProcedure, router } from "../trpc.ts";
 
@@ -10,7 +11,7 @@ export const metricsRouter = router({
       await assertRunsReadable(ctx.db, ctx.actor, input.runIds);
       return next();
     })
-    .query(({ ctx, input }) => querySeries(ctx.db, input)),
+    .query(async ({ ctx, input }) => packSeries(await querySeries(ctx.db, input))),
   keys: authedProcedure
     .input(ZMetricKeysQuery)
     .use(async ({ ctx, input, next }) => {

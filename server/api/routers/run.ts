@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { cancelRuns } from "../../domain/run/cancel-runs.ts";
+import { getRun } from "../../domain/run/get-run.ts";
 import { listRuns, ZListRunsInput } from "../../domain/run/list-runs.ts";
 import { readRunLogs } from "../../domain/run/read-run-logs.ts";
 import { experimentProcedure, router, runProcedure } from "../trpc.ts";
@@ -8,6 +9,8 @@ export const runRouter = router({
   list: experimentProcedure({ role: "viewer" })
     .input(ZListRunsInput)
     .query(({ ctx, input }) => listRuns(ctx.db, ctx.experimentId, input)),
+  /** The run page: identity, status, sizes, config, summary, environment and each key's last value. */
+  get: runProcedure({ role: "viewer" }).query(({ ctx }) => getRun(ctx.db, ctx.runId)),
   cancel: runProcedure({ role: "editor" }).mutation(({ ctx }) => cancelRuns(ctx.db, { runIds: [ctx.runId] })),
   cancelExperiment: experimentProcedure({ role: "editor" }).mutation(({ ctx }) => cancelRuns(ctx.db, { experimentId: ctx.experimentId })),
   logs: runProcedure({ role: "viewer" })

@@ -25,9 +25,10 @@ export const SUMMARY_WIDTHS: Readonly<Record<number, number>> = { 1: 16, 2: 64, 
 /** The coarsest level: a series is summarized completely when this level's counts add up to its pointCount. */
 export const TOP_SUMMARY_LEVEL = 7;
 
-// firstValue, lastValue, minStep, maxStep and nonFiniteStep come with the migration that adds them to
-// MetricSummary. On a database without them summaries are neither written nor read (charts bucket
-// points in SQL instead); the check runs until they are seen once.
+// firstValue, lastValue, minStep, maxStep and nonFiniteStep came with migration
+// 20261129003839_summary_m4_and_runs_table_index. A database not yet migrated (a CLI or worker
+// older than the server) neither writes nor reads summaries: charts bucket points in SQL instead.
+// The check runs until the columns are seen once.
 let summaryColumnsSeen = false;
 
 /** Whether this database has the summary columns; a positive answer is remembered for the process. */

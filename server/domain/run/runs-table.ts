@@ -23,6 +23,8 @@ export const ZRunsTableFilter = z.object({
   status: z.array(z.enum(Object.values(RunStatus) as [RunStatus, ...RunStatus[]])).max(6).optional(),
   /** Matched, case-insensitively, inside the name, the notes and the tags. */
   search: z.string().trim().max(200).optional(),
+  /** Only these runs (a run page finds its row, a shared link pins a selection). */
+  runIds: z.array(z.string().min(1)).max(500).optional(),
   /** Swept parameters by path ("model.width"): a numeric range, or one exact value. */
   params: z.record(z.string().min(1).max(200), z.object({ min: z.number().optional(), max: z.number().optional(), equals: ZScalar.optional() })).optional(),
 });
@@ -35,22 +37,28 @@ const ZMetricChoice = {
   metricGoal: z.enum(["min", "max"]).optional(),
 };
 
-export const ZRunsTableInput = z.object({
-  experimentIds: z.array(z.string().min(1)).min(1).max(20),
-  ...ZMetricChoice,
-  sort: z
-    .object({
-      column: z.enum(RUNS_TABLE_COLUMNS),
-      /** The parameter path when column is "param". */
-      param: z.string().min(1).max(200).optional(),
-      direction: z.enum(["asc", "desc"]).default("asc"),
-    })
-    .refine((sort) => sort.column !== "param" || sort.param !== undefined, { message: "name the parameter to sort by", path: ["param"] })
-    .default({ column: "createdAt", direction: "desc" }),
-  filter: ZRunsTableFilter.default({}),
-  cursor: z.string().min(1).nullish(),
-  limit: z.number().int().min(1).max(500).default(100),
-});
+export const ZRunsTableInput = z
+  .object({
+    /** The experiments whose runs to list; optional when filter.runIds names the runs (compare). */
+    experimentIds: z.array(z.string().min(1)).min(1).max(20).optional(),
+    ...ZMetricChoice,
+    sort: z
+      .object({
+        column: z.enum(RUNS_TABLE_COLUMNS),
+        /** The parameter path when column is "param". */
+        param: z.string().min(1).max(200).optional(),
+        direction: z.enum(["asc", "desc"]).default("asc"),
+      })
+      .refine((sort) => sort.column !== "param" || sort.param !== undefined, { message: "name the parameter to sort by", path: ["param"] })
+      .default({ column: "createdAt", direction: "desc" }),
+    filter: ZRunsTableFilter.default({}),
+    cursor: z.string().min(1).nullish(),
+    limit: z.number().int().min(1).max(500).default(100),
+  })
+  .refine((input) => (input.experimentIds?.length ?? 0) > 0 || (input.filter.runIds?.length ?? 0) > 0, {
+    message: "name the experiments, or the runs in filter.runIds",
+    path: ["experimentIds"],
+  });
 export type RunsTableInput = z.input<typeof ZRunsTableInput>;
 
 export const ZRunsTableGroupsInput = z.object({
@@ -97,6 +105,12 @@ export async function assertExperimentsReadable(db: Db, actor: Actor, experiment
   }
 }
 
+/** The experiments these runs belong to (a compare view may span several). */
+async function experimentsOfRuns(db: Db, runIds: readonly string[]): Promise<string[]> {
+  const rows = await db.run.findMany({ where: { id: { in: [...new Set(runIds)] } }, select: { experimentId: true }, distinct: ["experimentId"] });
+  return rows.map((row) => row.experimentId);
+}
+
 /** Accuracy-like keys are better high; everything else (losses, perplexities, errors) low. */
 export function guessMetricGoal(metric: string): "min" | "max" {
   return /acc|accuracy|auc|f1|precision|recall|score|reward|bleu|rouge/i.test(metric) ? "max" : "min";
@@ -108,6 +122,7 @@ const paramNumber = (name: string) => Prisma.sql`CASE WHEN jsonb_typeof(${param(
 function filterSql(filter: RunsTableFilter): Prisma.Sql[] {
   const conditions: Prisma.Sql[] = [];
   if (filter.status && filter.status.length > 0) conditions.push(Prisma.sql`r.status = ANY(${filter.status}::"RunStatus"[])`);
+  if (filter.runIds) conditions.push(Prisma.sql`r.id = ANY(${filter.runIds}::text[])`);
   if (filter.search) {
     const pattern = `%${filter.search.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
     conditions.push(Prisma.sql`(r.name ILIKE ${pattern} OR r.notes ILIKE ${pattern} OR EXISTS (SELECT 1 FROM unnest(r.tags) AS tag WHERE tag ILIKE ${pattern}))`);
@@ -122,7 +137,7 @@ function filterSql(filter: RunsTableFilter): Prisma.Sql[] {
 
 type SortSpec = { expression: Prisma.Sql; type: Prisma.Sql; nullable: boolean };
 
-async function sortSpec(db: Db, input: z.infer<typeof ZRunsTableInput>, goal: "min" | "max"): Promise<SortSpec> {
+async function sortSpec(db: Db, input: z.infer<typeof ZRunsTableInput>, experimentIds: string[], goal: "min" | "max"): Promise<SortSpec> {
   const plain = (column: string, type: string, nullable: boolean): SortSpec => ({ expression: Prisma.raw(`r."${column}"`), type: Prisma.raw(type), nullable });
   switch (input.sort.column) {
     case "name":
@@ -144,7 +159,7 @@ async function sortSpec(db: Db, input: z.infer<typeof ZRunsTableInput>, goal: "m
     case "param": {
       const name = input.sort.param!;
       // Numeric order when every run that has the parameter has a number there; text order otherwise.
-      const shapes = await paramShapes(db, input.experimentIds);
+      const shapes = await paramShapes(db, experimentIds);
       const textual = shapes.some((shape) => shape.kinds.get(name) === "text");
       return textual
         ? { expression: Prisma.sql`(r.config -> 'params' ->> ${name}::text)`, type: Prisma.raw("text"), nullable: true }
@@ -186,12 +201,12 @@ type RawRow = Omit<RunsTableRow, "params" | "paramCount"> & { params: unknown; p
 export async function listRunsTable(db: Db, query: RunsTableInput): Promise<{ rows: RunsTableRow[]; columns: string[]; nextCursor: string | null }> {
   const input = ZRunsTableInput.parse(query);
   const goal = input.metricGoal ?? guessMetricGoal(input.metric);
-  const sort = await sortSpec(db, input, goal);
+  const experimentIds = input.experimentIds ? [...new Set(input.experimentIds)] : await experimentsOfRuns(db, input.filter.runIds ?? []);
+  const sort = await sortSpec(db, input, experimentIds, goal);
   const conditions = [Prisma.sql`r."experimentId" = e.id`, ...filterSql(input.filter)];
   if (input.cursor) conditions.push(afterCursor(sort, input.sort.direction, decodeCursor(input.cursor)));
   const best = goal === "max" ? Prisma.sql`ms."maxValue"` : Prisma.sql`ms."minValue"`;
   const take = input.limit + 1;
-  const experimentIds = [...new Set(input.experimentIds)];
 
   const page = db.$queryRaw<RawRow[]>`
     SELECT t.* FROM unnest(${experimentIds}::text[]) AS e(id) CROSS JOIN LATERAL (

@@ -1,6 +1,7 @@
 import type { Db } from "../../db.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { cancelQueuedJobs, type RunQueue } from "../../queue/boss.ts";
+import { publishRunEvents } from "../run/run-events.ts";
 import { slugify } from "../team/create-team.ts";
 import type { Cell } from "./expand-sweep.ts";
 import type { ParsedSpec } from "./parse-spec.ts";
@@ -118,6 +119,9 @@ export async function applySpec(
       }
 
       await queue.enqueueRuns(tx, [...created, ...retried].map((runId) => ({ runId, priority: spec.priority })));
+      // Open dashboards show the new rows at once (delivered at commit).
+      await publishRunEvents(tx, experiment.id, [...created, ...retried], "queued");
+      await publishRunEvents(tx, experiment.id, canceled, "canceled");
       return { plan, projectId: project.id, experimentId: experiment.id, specVersion: version, created, retried, canceled };
     },
     { timeout: 120_000, maxWait: 30_000 },

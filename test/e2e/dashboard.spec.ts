@@ -1,10 +1,10 @@
-// Not run yet: it passed locally but has not been through a clean-clone CI run. Move it to test/e2e/ to enable it.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import superjson from "superjson";
+import YAML from "yaml";
 
 /**
  * The dashboard against the local single-user server and its worker: a sweep applied with the
@@ -30,28 +30,23 @@ test.afterEach(() => {
   expect(browserErrors, "the browser reported errors").toEqual([]);
 });
 
-// A teacher task where wider students do reach a lower loss in 400 steps, so the fit is a real one.
+/**
+ * The shipped example (examples/mlp-width-scaling.yaml), shrunk to fit two CI cores: its panels and
+ * metric as they are; a wide teacher, little noise and 400 steps so that wider students do reach a
+ * lower loss and the fit is a real one; the given widths, two seeds each.
+ */
 function sweep(widths: number[]): string {
-  return `project: Dashboard e2e
-experiment: tiny-sweep
-description: A small MLP on the teacher task, widths x 2 seeds, for the dashboard browser test.
-dataset: { kind: teacher, inputs: 16, outputs: 1, hidden: 128, samples: 4096, noise: 0.01 }
-model:
-  family: mlp
-  depth: 1
-  width: 16
-training:
-  optimizer: { kind: adam, lr: 0.003 }
-  batchSize: 64
-  budget: { steps: 400 }
-  evalEvery: 20
-  logEvery: 5
-metric: { name: val/loss, goal: min }
-sweep:
-  parameters:
-    model.width: [${widths.join(", ")}]
-  seeds: 2
-`;
+  const example = YAML.parse(readFileSync(path.join(ROOT, "examples/mlp-width-scaling.yaml"), "utf8")) as Record<string, Record<string, unknown>>;
+  return YAML.stringify({
+    ...example,
+    project: "Dashboard e2e",
+    experiment: "tiny-sweep",
+    description: "The width example, shrunk for the dashboard browser test.",
+    dataset: { ...example.dataset, hidden: 128, samples: 4096, noise: 0.01 },
+    model: { ...example.model, depth: 1, width: 16 },
+    training: { ...example.training, schedule: undefined, batchSize: 64, budget: { steps: 400 }, evalEvery: 20, logEvery: 5 },
+    sweep: { parameters: { "model.width": widths }, seeds: 2 },
+  });
 }
 
 /** `scaleboard apply FILE --yes --team ID` straight on the server's embedded database. */
@@ -86,7 +81,6 @@ async function recordRowStatuses(page: Page) {
 
 test("a sweep runs live on its experiment page; compare re-queries on zoom and fits the scaling law", async ({ page, request, baseURL }, testInfo) => {
   test.setTimeout(300_000);
-  const screenshots = testInfo.project.outputDir;
   const dir = mkdtempSync(path.join(os.tmpdir(), "scaleboard-dashboard-"));
   try {
     const team = await request.post("/api/trpc/team.create", { headers: { origin: baseURL! }, data: { json: { name: "Dashboard e2e" } } });
@@ -119,7 +113,7 @@ test("a sweep runs live on its experiment page; compare re-queries on zoom and f
     expect(second.stdout).toContain("Applied: 4 new run(s) queued");
     await expect(rows).toHaveCount(6, { timeout: 30_000 });
     await expect(page.locator('[data-testid="run-row"][data-status="running"]').first()).toBeVisible({ timeout: 30_000 });
-    await page.screenshot({ path: path.join(screenshots, "dashboard-experiment-running.png"), fullPage: true });
+    await page.screenshot({ path: testInfo.outputPath("dashboard-experiment-running.png"), fullPage: true });
     await expect(page.locator('[data-testid="run-row"][data-status="succeeded"]')).toHaveCount(6, { timeout: 120_000 });
     await expect(page.getByTestId("count-succeeded")).toHaveText("6 succeeded");
 
@@ -152,7 +146,7 @@ test("a sweep runs live on its experiment page; compare re-queries on zoom and f
     await page.getByTestId("runs-group-by").selectOption("model.width");
     await expect(page.getByTestId("runs-group")).toHaveCount(3);
     await expect(page).toHaveURL(/tgroup=model\.width/);
-    await page.screenshot({ path: path.join(screenshots, "dashboard-experiment.png"), fullPage: true });
+    await page.screenshot({ path: testInfo.outputPath("dashboard-experiment.png"), fullPage: true });
 
     // Select every run and compare them.
     // The box is controlled by the URL (sel=...), so it turns checked once the URL has the ids.
@@ -211,7 +205,7 @@ test("a sweep runs live on its experiment page; compare re-queries on zoom and f
     await compareScaling.getByTestId("scaling-x").selectOption("flops");
     await expect(compareScaling.getByTestId("scaling-fit")).toContainText("L(C) = E + A·C^-α");
     await expect(page.getByTestId("config-diff").getByTestId("config-diff-row").first()).toContainText("model.width");
-    await page.screenshot({ path: path.join(screenshots, "dashboard-compare.png"), fullPage: true });
+    await page.screenshot({ path: testInfo.outputPath("dashboard-compare.png"), fullPage: true });
 
     // A run's own page: its curves and its logs.
     await page.getByTestId("compare-run").first().getByRole("link").click();
@@ -219,7 +213,36 @@ test("a sweep runs live on its experiment page; compare re-queries on zoom and f
     await expect(page.getByTestId("run-summary")).toBeVisible();
     await expect(page.getByTestId("run-curves").first().locator("canvas")).toBeVisible();
     await expect(page.getByTestId("run-logs")).toBeVisible();
-    await page.screenshot({ path: path.join(screenshots, "dashboard-run.png"), fullPage: true });
+    // The whole run from run.get: its resolved config, what the trainer reported, where it ran.
+    await expect(page.getByTestId("run-params")).toContainText("model.width");
+    await expect(page.getByTestId("run-config-entries")).toContainText("model.family");
+    await expect(page.getByTestId("run-environment-entries")).toContainText("backend");
+    await expect(page.getByTestId("run-summary-entries")).not.toBeEmpty();
+    await page.screenshot({ path: testInfo.outputPath("dashboard-run.png"), fullPage: true });
+
+    // Phone width: the header wraps instead of overflowing, and no page scrolls sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [name, go] of [
+      ["run", async () => undefined],
+      [
+        "experiment",
+        async () => {
+          await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "tiny-sweep" }).click();
+          await expect(page.getByRole("heading", { level: 1, name: "tiny-sweep" })).toBeVisible();
+          await expect(page.getByTestId("run-row").first()).toBeVisible();
+        },
+      ],
+    ] as const) {
+      await go();
+      await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Projects" })).toBeInViewport();
+      await expect(page.getByTestId("health-badge")).toBeInViewport();
+      const overflow = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth - window.innerWidth,
+        header: [...document.querySelectorAll("header")].map((header) => header.scrollWidth - header.clientWidth),
+      }));
+      expect(overflow, `${name} page at 390 px`).toEqual({ page: 0, header: overflow.header.map(() => 0) });
+      await page.screenshot({ path: testInfo.outputPath(`dashboard-${name}-390px.png`), fullPage: true });
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

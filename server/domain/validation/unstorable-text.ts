@@ -1,0 +1,22 @@
+/** PostgreSQL stores neither U+0000 nor a lone surrogate in text or jsonb. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Where the first text PostgreSQL cannot store is in a request body (a dotted path, "" for the
+ * body itself), or null: such input is refused with a 400 naming the field, never a 500 from the database.
+ */
+export function pathToUnstorableText(value: unknown, path = ""): string | null {
+  if (typeof value === "string") return UNSTORABLE.test(value) ? path : null;
+  if (value === null || typeof value !== "object") return null;
+  for (const [key, item] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (UNSTORABLE.test(key)) return at;
+    const found = pathToUnstorableText(item, at);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+export function unstorableTextMessage(path: string): string {
+  return `Invalid request: ${path || "body"}: text may not contain the NUL character (\\u0000) or an unpaired surrogate (\\ud800-\\udfff)`;
+}
