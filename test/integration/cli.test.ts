@@ -1,9 +1,7 @@
-import { spawn } from "node:child_process";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { runScaleboard, type CliResult } from "../helpers/run-cli.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const EXAMPLE = "examples/mlp-width-scaling.yaml";
 let database: TestDatabase;
 
@@ -14,19 +12,8 @@ afterAll(async () => {
   await database.drop();
 });
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["bin/scaleboard.js", ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: database.url, SCALEBOARD_AUTH: "" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function cli(...args: string[]): Promise<CliResult> {
+  return runScaleboard(args, { DATABASE_URL: database.url, SCALEBOARD_AUTH: "" });
 }
 
 describe("scaleboard CLI on the local database", () => {

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -6,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "../../server/domain/api-key/create-api-key.ts";
 import { createTeamWith, createUser } from "../helpers/actors.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { runScaleboard, type CliResult } from "../helpers/run-cli.ts";
 import { startV1Server } from "../helpers/v1-server.ts";
 import { eventFile, fileVersionEvent, simpleValue, summaryEvent, tensorValue, tfRecord } from "../fixtures/imports/tfevents-writer.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 let database: TestDatabase;
 let scratch: string;
 
@@ -22,19 +21,8 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["bin/scaleboard.js", ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: database.url, SCALEBOARD_AUTH: "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runScaleboard(args, { DATABASE_URL: database.url, SCALEBOARD_AUTH: "", ...env });
 }
 
 async function runsOf(project: string, experiment: string) {

@@ -1,6 +1,4 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import path from "node:path";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller } from "../../server/api/root.ts";
@@ -10,8 +8,8 @@ import { ingestPoints } from "../../server/domain/metrics/ingest-points.ts";
 import type { ReportPanel } from "../../server/domain/report/report-schema.ts";
 import { createTeamWith, createUser, userActor } from "../helpers/actors.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { runScaleboard, type CliResult } from "../helpers/run-cli.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const WIDTHS = [8, 16, 32, 64];
 const STEPS = 20;
 /** Loss against parameter count: a power law the fit should recover (alpha 0.5). */
@@ -233,19 +231,8 @@ describe("scaleboard report create --from-spec", () => {
     await cliDatabase.drop();
   });
 
-  function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, ["bin/scaleboard.js", ...args], {
-        cwd: ROOT,
-        env: { ...process.env, DATABASE_URL: cliDatabase.url, SCALEBOARD_AUTH: "", SCALEBOARD_PUBLIC_URL: "http://reports.example" },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk) => (stdout += chunk));
-      child.stderr.on("data", (chunk) => (stderr += chunk));
-      child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+  function cli(...args: string[]): Promise<CliResult> {
+    return runScaleboard(args, { DATABASE_URL: cliDatabase.url, SCALEBOARD_AUTH: "", SCALEBOARD_PUBLIC_URL: "http://reports.example" });
   }
 
   it("builds a report from the panels the spec declares, over the experiment's runs, and shares it", async () => {
