@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import superjson from "superjson";
 import YAML from "yaml";
+import { applyOnE2eServer, browserErrorLog } from "./support.ts";
 
 /**
  * The dashboard against the local single-user server and its worker: a sweep applied with the
@@ -16,18 +16,15 @@ import YAML from "yaml";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-let browserErrors: string[] = [];
+const browser = browserErrorLog();
 
 test.beforeEach(({ page }) => {
-  browserErrors = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") browserErrors.push(`console.error: ${message.text()} (${message.location().url})`);
-  });
-  page.on("pageerror", (error) => browserErrors.push(`page error: ${error.message}`));
+  browser.clear();
+  browser.watch(page);
 });
 
 test.afterEach(() => {
-  expect(browserErrors, "the browser reported errors").toEqual([]);
+  expect(browser.errors, "the browser reported errors").toEqual([]);
 });
 
 /**
@@ -49,22 +46,7 @@ function sweep(widths: number[]): string {
   });
 }
 
-/** `scaleboard apply FILE --yes --team ID` straight on the server's embedded database. */
-function apply(file: string, teamId: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { url } = JSON.parse(readFileSync(path.join(process.env.E2E_DATA_DIR!, "postgres.json"), "utf8")) as { url: string };
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["bin/scaleboard.js", "apply", file, "--yes", "--team", teamId], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: url, FORCE_COLOR: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const apply = applyOnE2eServer;
 
 /** Records every status each run row shows, so a state held for less than a poll is still seen. */
 async function recordRowStatuses(page: Page) {

@@ -5,6 +5,7 @@ import path from "node:path";
 import { expect, test, type APIRequestContext, type BrowserContext, type Page } from "@playwright/test";
 import superjson from "superjson";
 import YAML from "yaml";
+import { applyOnE2eServer, browserErrorLog } from "./support.ts";
 
 /**
  * Reports in a real browser against the local single-user server and its worker: a width sweep
@@ -33,21 +34,7 @@ function sweep(): string {
   });
 }
 
-function apply(file: string, teamId: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { url } = JSON.parse(readFileSync(path.join(process.env.E2E_DATA_DIR!, "postgres.json"), "utf8")) as { url: string };
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["bin/scaleboard.js", "apply", file, "--yes", "--team", teamId], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: url, FORCE_COLOR: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const apply = applyOnE2eServer;
 
 /** A tRPC call over HTTP as the page would make it (same origin, superjson). */
 async function trpc<T>(request: APIRequestContext, baseURL: string, procedure: string, input: unknown): Promise<T> {
@@ -57,16 +44,12 @@ async function trpc<T>(request: APIRequestContext, baseURL: string, procedure: s
   return superjson.deserialize<T>(body.result!.data);
 }
 
-let browserErrors: string[] = [];
-function watchErrors(page: Page) {
-  page.on("console", (message) => {
-    if (message.type() === "error") browserErrors.push(`console.error: ${message.text()} (${message.location().url})`);
-  });
-  page.on("pageerror", (error) => browserErrors.push(`page error: ${error.message}`));
-}
+const browser = browserErrorLog();
+const browserErrors = browser.errors;
+const watchErrors = (page: Page) => browser.watch(page);
 
 test.beforeEach(({ page }) => {
-  browserErrors = [];
+  browser.clear();
   watchErrors(page);
 });
 

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
+import { browserErrorLog } from "./support.ts";
 
 /**
  * The app shell in a real browser, against a fresh install started by `npm start`
@@ -8,18 +9,15 @@ import { expect, test, type Page } from "@playwright/test";
 
 // Any console error or uncaught exception fails the test: a missing favicon (404), a hydration
 // mismatch or a failed tRPC call all surface here first.
-let browserErrors: string[] = [];
+const browser = browserErrorLog();
 
 test.beforeEach(({ page }) => {
-  browserErrors = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") browserErrors.push(`console.error: ${message.text()} (${message.location().url})`);
-  });
-  page.on("pageerror", (error) => browserErrors.push(`page error: ${error.message}`));
+  browser.clear();
+  browser.watch(page);
 });
 
 test.afterEach(() => {
-  expect(browserErrors, "the browser reported errors").toEqual([]);
+  expect(browser.errors, "the browser reported errors").toEqual([]);
 });
 
 /** Clicks are lost until React has hydrated the button, so retry until the click takes effect. */

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
+import { browserErrorLog } from "./support.ts";
 
 /**
  * The spec editor in a real browser against the local single-user server (auth off, the local
@@ -7,18 +8,15 @@ import { expect, test, type Page } from "@playwright/test";
  * history with its diff once a second version is applied.
  */
 
-let browserErrors: string[] = [];
+const browser = browserErrorLog();
 
 test.beforeEach(({ page }) => {
-  browserErrors = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") browserErrors.push(`console.error: ${message.text()} (${message.location().url})`);
-  });
-  page.on("pageerror", (error) => browserErrors.push(`page error: ${error.message}`));
+  browser.clear();
+  browser.watch(page);
 });
 
 test.afterEach(() => {
-  expect(browserErrors, "the browser reported errors").toEqual([]);
+  expect(browser.errors, "the browser reported errors").toEqual([]);
 });
 
 // Two widths of a tiny MLP, 20 steps each: cheap for the worker that picks them up.

@@ -216,6 +216,26 @@ describe("training", () => {
     expect(otherSeed).not.toEqual(first);
   });
 
+  it("trains one epoch of mini-batches on every training example once, inputs and targets kept together", async () => {
+    // samples 300, validation 0.2: 240 training examples, 4 batches of 60. With a learning rate of
+    // 1e-12 the model does not move, so the mean of the four batch losses is the full-batch loss.
+    for (const dataset of [
+      { kind: "teacher", inputs: 4, samples: 300 },
+      { kind: "spirals", samples: 300 },
+    ] as const) {
+      const cell = (batchSize: number | "full", steps: number) =>
+        config({ dataset, training: { optimizer: { kind: "sgd", lr: 1e-12 }, batchSize, budget: { steps }, logEvery: 1, evalEvery: 100 } });
+      const full = (await train(cell("full", 1))).series("train/loss");
+      // The closing points repeat the last step's loss: one value per step.
+      const batches = [...new Map((await train(cell(60, 4))).series("train/loss"))];
+      expect(batches.map(([step]) => step)).toEqual([0, 1, 2, 3]);
+      const mean = batches.reduce((sum, [, value]) => sum + value, 0) / batches.length;
+      expect(Math.abs(mean - full[0]![1]) / full[0]![1], dataset.kind).toBeLessThan(1e-5);
+      // ...and the batches differ from one another (they are not the same rows four times).
+      expect(new Set(batches.map(([, value]) => value)).size, dataset.kind).toBe(4);
+    }
+  });
+
   it("stops as diverged at the step the loss stops being finite", async () => {
     const { result } = await train(config({ training: { optimizer: { kind: "sgd", lr: 1e6 }, batchSize: 32, budget: { steps: 50 }, logEvery: 1 } }));
     expect(result.status).toBe("diverged");

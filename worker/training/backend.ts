@@ -23,6 +23,8 @@ async function tryBackend(name: BackendName): Promise<Tf> {
   }
   const tf = await import("@tensorflow/tfjs");
   if (name === "wasm") {
+    // In Node the wasm backend loads its single-threaded SIMD build (WASM_HAS_MULTITHREAD_SUPPORT is
+    // false there), so a training process uses one core and a worker's slots scale by process.
     const wasm = await import("@tensorflow/tfjs-backend-wasm");
     wasm.setWasmPaths(`${path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm"))}/`);
     if (!(await tf.setBackend("wasm"))) throw new Error("the wasm backend did not initialise");
