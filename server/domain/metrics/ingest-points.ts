@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Db } from "../../db.ts";
-import { discardSummariesAfter, writeSummaries } from "./write-summaries.ts";
+import { discardSummariesAfter, SUMMARY_WIDTHS, writeSummaries } from "./write-summaries.ts";
 
 export const ZMetricPoint = z.object({
   key: z.string().min(1).max(200),
@@ -21,46 +21,69 @@ function float8(value: number): string {
 /**
  * Stores a batch of points for one run: idempotent on (run, key, step), a later value for the
  * same step replaces the earlier (a resumed attempt overwrites what a dead one logged), and NaN or
- * infinite values are kept as such. One round trip per batch; the series row tracks counts and ranges.
+ * infinite values are kept as such. The series rows (created on first use, with their counts and
+ * ranges) and the points are written by one statement: the points' foreign-key checks run at its
+ * end, after the series rows exist. Then the summaries of the touched buckets.
  */
 export async function ingestPoints(db: Db, runId: string, points: MetricPointInput[]): Promise<{ stored: number }> {
   if (points.length === 0) return { stored: 0 };
-  const keys = [...new Set(points.map((point) => point.key))];
   // Last write wins inside one batch too.
   const unique = new Map<string, MetricPointInput>();
   for (const point of points) unique.set(`${point.key}\u0000${point.step}`, point);
   const rows = [...unique.values()];
-  await db.$executeRaw`
-    INSERT INTO "MetricSeries" (id, "runId", key, "updatedAt")
-    SELECT 's' || md5(${runId} || '/' || k), ${runId}, k, now() FROM unnest(${keys}::text[]) AS k
-    ON CONFLICT ("runId", key) DO NOTHING`;
-  await db.$executeRaw`
+  const keys = [...new Set(rows.map((row) => row.key))];
+  const series = await db.$queryRaw<{ id: string; key: string }[]>`
     WITH incoming AS (
       SELECT * FROM unnest(${rows.map((row) => row.key)}::text[], ${rows.map((row) => row.step)}::int[], ${rows.map((row) => float8(row.value))}::float8[], ${rows.map((row) => (row.wallTime === undefined ? null : row.wallTime))}::float8[])
         AS t(key, step, value, wall_time)
+    ), named AS (
+      -- A new series gets the id every writer of it computes the same way, so concurrent first batches agree.
+      SELECT k.key, COALESCE(m.id, 's' || md5(${runId} || '/' || k.key)) AS id
+      FROM unnest(${keys}::text[]) AS k(key) LEFT JOIN "MetricSeries" m ON m."runId" = ${runId} AND m.key = k.key
     ), written AS (
       INSERT INTO "MetricPoint" ("seriesId", step, value, "wallTime")
-      SELECT s.id, i.step, i.value, i.wall_time FROM incoming i JOIN "MetricSeries" s ON s."runId" = ${runId} AND s.key = i.key
+      SELECT n.id, i.step, i.value, i.wall_time FROM incoming i JOIN named n ON n.key = i.key
+      ORDER BY n.id, i.step -- one lock order for every writer, so batches that overlap wait instead of deadlocking
       ON CONFLICT ("seriesId", step) DO UPDATE SET value = EXCLUDED.value, "wallTime" = EXCLUDED."wallTime"
       RETURNING "seriesId", step, value, (xmax = 0) AS inserted
     ), totals AS (
-      SELECT "seriesId", max(step) AS last_step, min(step) AS first_step, count(*) FILTER (WHERE inserted) AS added,
+      SELECT "seriesId", max(step) AS last_step, min(step) AS first_step, count(*) FILTER (WHERE inserted)::int AS added,
              (array_agg(value ORDER BY step DESC))[1] AS last_value,
              min(value) FILTER (WHERE value <> 'NaN'::float8 AND value NOT IN ('Infinity', '-Infinity')) AS min_value,
              max(value) FILTER (WHERE value <> 'NaN'::float8 AND value NOT IN ('Infinity', '-Infinity')) AS max_value
       FROM written GROUP BY "seriesId"
     )
-    UPDATE "MetricSeries" s SET
-      "pointCount" = s."pointCount" + t.added,
-      "firstStep" = LEAST(COALESCE(s."firstStep", t.first_step), t.first_step),
-      "lastStep" = GREATEST(COALESCE(s."lastStep", t.last_step), t.last_step),
-      "lastValue" = CASE WHEN s."lastStep" IS NULL OR t.last_step >= s."lastStep" THEN t.last_value ELSE s."lastValue" END,
-      "minValue" = LEAST(s."minValue", t.min_value),
-      "maxValue" = GREATEST(s."maxValue", t.max_value),
+    INSERT INTO "MetricSeries" AS s (id, "runId", key, "pointCount", "firstStep", "lastStep", "lastValue", "minValue", "maxValue", "updatedAt")
+    SELECT n.id, ${runId}, n.key, t.added, t.first_step, t.last_step, t.last_value, t.min_value, t.max_value, now()
+    FROM totals t JOIN named n ON n.id = t."seriesId" ORDER BY n.id
+    ON CONFLICT ("runId", key) DO UPDATE SET
+      "pointCount" = s."pointCount" + EXCLUDED."pointCount",
+      "firstStep" = LEAST(COALESCE(s."firstStep", EXCLUDED."firstStep"), EXCLUDED."firstStep"),
+      "lastStep" = GREATEST(COALESCE(s."lastStep", EXCLUDED."lastStep"), EXCLUDED."lastStep"),
+      "lastValue" = CASE WHEN s."lastStep" IS NULL OR EXCLUDED."lastStep" >= s."lastStep" THEN EXCLUDED."lastValue" ELSE s."lastValue" END,
+      "minValue" = LEAST(s."minValue", EXCLUDED."minValue"),
+      "maxValue" = GREATEST(s."maxValue", EXCLUDED."maxValue"),
       "updatedAt" = now()
-    FROM totals t WHERE s.id = t."seriesId"`;
-  await writeSummaries(db, { runId, keys: rows.map((row) => row.key), steps: rows.map((row) => row.step) });
+    RETURNING s.id, s.key`;
+  await writeSummaries(db, touchedBuckets(series, rows));
   return { stored: rows.length };
+}
+
+/** One point per (series, level-1 bucket) the batch touched: all writeSummaries needs to find what to recompute. */
+function touchedBuckets(series: { id: string; key: string }[], rows: MetricPointInput[]): { seriesIds: string[]; steps: number[] } {
+  const idOf = new Map(series.map((row) => [row.key, row.id]));
+  const width = SUMMARY_WIDTHS[1]!;
+  const seen = new Set<string>();
+  const touched = { seriesIds: [] as string[], steps: [] as number[] };
+  for (const row of rows) {
+    const id = idOf.get(row.key)!;
+    const bucket = `${id}\u0000${Math.floor(row.step / width)}`;
+    if (seen.has(bucket)) continue;
+    seen.add(bucket);
+    touched.seriesIds.push(id);
+    touched.steps.push(row.step);
+  }
+  return touched;
 }
 
 /** Ingests for a worker's attempt only while that attempt owns the run, so a worker presumed dead cannot write over its successor. */
