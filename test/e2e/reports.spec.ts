@@ -2,10 +2,10 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { expect, test, type APIRequestContext, type BrowserContext, type Page } from "@playwright/test";
+import { expect, test, type BrowserContext, type Page } from "@playwright/test";
 import superjson from "superjson";
 import YAML from "yaml";
-import { applyOnE2eServer, browserErrorLog } from "./support.ts";
+import { applyOnE2eServer, browserErrorLog, trpc } from "./support.ts";
 
 /**
  * Reports in a real browser against the local single-user server and its worker: a width sweep
@@ -35,14 +35,6 @@ function sweep(): string {
 }
 
 const apply = applyOnE2eServer;
-
-/** A tRPC call over HTTP as the page would make it (same origin, superjson). */
-async function trpc<T>(request: APIRequestContext, baseURL: string, procedure: string, input: unknown): Promise<T> {
-  const response = await request.post(`/api/trpc/${procedure}`, { headers: { origin: baseURL }, data: superjson.serialize(input) });
-  const body = (await response.json()) as { result?: { data: Parameters<typeof superjson.deserialize>[0] }; error?: unknown };
-  expect(response.status(), `${procedure}: ${JSON.stringify(body.error)}`).toBe(200);
-  return superjson.deserialize<T>(body.result!.data);
-}
 
 const browser = browserErrorLog();
 const browserErrors = browser.errors;

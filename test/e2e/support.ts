@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { Page } from "@playwright/test";
+import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import superjson from "superjson";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -40,4 +41,12 @@ export function applyOnE2eServer(file: string, teamId: string): Promise<{ code: 
     child.stderr.on("data", (chunk) => (stderr += chunk));
     child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** A tRPC call over HTTP as the page would make it (same origin, superjson); fails the test on any error. */
+export async function trpc<T>(request: APIRequestContext, baseURL: string, procedure: string, input: unknown): Promise<T> {
+  const response = await request.post(`/api/trpc/${procedure}`, { headers: { origin: baseURL }, data: superjson.serialize(input) });
+  const body = (await response.json()) as { result?: { data: Parameters<typeof superjson.deserialize>[0] }; error?: unknown };
+  expect(response.status(), `${procedure}: ${JSON.stringify(body.error)}`).toBe(200);
+  return superjson.deserialize<T>(body.result!.data);
 }
