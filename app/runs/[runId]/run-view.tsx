@@ -108,7 +108,8 @@ function RunViewInner({ runId }: { runId: string }) {
         <div className="flex flex-wrap items-center gap-3">
           <h1 className="break-all text-2xl font-semibold tracking-tight">{run.name}</h1>
           <StatusBadge status={run.status} />
-          <LiveBadge mode={live.mode} />
+          {/* Still following events, but "Live" next to a finished run reads as if it were still training. */}
+          {run.status === "queued" || run.status === "running" ? <LiveBadge mode={live.mode} /> : null}
         </div>
         {runQuery.isError ? <ErrorMessage>Could not refresh this run: {runQuery.error.message}</ErrorMessage> : null}
         {run.error ? (
