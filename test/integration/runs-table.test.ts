@@ -8,11 +8,13 @@ import type { Actor } from "../../server/domain/access/actor.ts";
 import { attachRunEventHub, type RunEventHub } from "../../server/domain/live/run-event-hub.ts";
 import type { LiveRunEvent } from "../../server/domain/live/stream-run-events.ts";
 import { cancelRuns } from "../../server/domain/run/cancel-runs.ts";
+import { ingestPoints } from "../../server/domain/metrics/ingest-points.ts";
 import { publishRunEvent } from "../../server/domain/run/run-events.ts";
 import { RUNS_TABLE_COLUMNS, type RunsTableColumn, type RunsTableInput, type RunsTableRow } from "../../server/domain/run/runs-table.ts";
 import { applySpec } from "../../server/domain/spec/apply-spec.ts";
 import { expandSweep } from "../../server/domain/spec/expand-sweep.ts";
 import { parseSpec } from "../../server/domain/spec/parse-spec.ts";
+import { createTrackedRun } from "../../server/domain/tracking/track-run.ts";
 import type { RunStatus } from "../../server/generated/prisma/enums.ts";
 import { startProducerQueue } from "../../server/queue/boss.ts";
 import { createTeamWith, createUser, userActor } from "../helpers/actors.ts";
@@ -244,6 +246,58 @@ describe("runsTable.groups", () => {
     }
     const filtered = await caller(fixture.actors.viewer).runsTable.groups({ experimentIds: [fixture.experiment], groupBy: "optimizer", filter: { status: ["queued"] } });
     expect(filtered.groups.reduce((sum, group) => sum + group.count, 0)).toBe(10);
+  });
+});
+
+describe("runsTable.list sorted by a metric or a parameter, as runs are applied, tracked and logged", () => {
+  it("orders runs added by a re-apply or tracked by hand, and re-orders when new points change a final value", async () => {
+    const { db } = database;
+    const queue = await startProducerQueue(database.url);
+    const team = await db.project.findFirstOrThrow({ where: { experiments: { some: { id: fixture.experiment } } }, select: { teamId: true } });
+    try {
+      const spec = (widths: string) =>
+        parseSpec(
+          `project: Sorted\nexperiment: sorted-widths\ndataset: { kind: teacher, inputs: 4, samples: 64 }\nmodel: { family: mlp, depth: 1, width: 4 }\ntraining: { optimizer: { kind: adam, lr: 0.01 }, batchSize: 16, budget: { steps: 5 } }\nsweep: { parameters: { model.width: ${widths} } }\n`,
+          "sorted.yaml",
+        );
+      const first = spec("[4, 8]");
+      const { experimentId } = await applySpec(db, queue.queue, { teamId: team.teamId, userId: null }, first, expandSweep(first));
+      const widthsDesc = async () =>
+        (await allPages({ experimentIds: [experimentId], sort: { column: "param", param: "model.width", direction: "desc" }, limit: 2 })).map((row) => row.params["model.width"]);
+      expect(await widthsDesc()).toEqual([8, 4]);
+      const wider = spec("[2, 4, 8, 16]");
+      expect((await applySpec(db, queue.queue, { teamId: team.teamId, userId: null }, wider, expandSweep(wider))).created).toHaveLength(2);
+      expect(await widthsDesc()).toEqual([16, 8, 4, 2]);
+      // Values and keys too long for an index entry are stored (and sorted) too.
+      const config = { "model.width": 12, description: randomBytes(6000).toString("base64"), ["k".repeat(300)]: 1 };
+      const tracked = await createTrackedRun(db, team.teamId, { project: "Sorted", experiment: "sorted-widths", name: "by-hand", config, tags: [] });
+      expect(await widthsDesc()).toEqual([16, 12, 8, 4, 2]);
+      const described = await allPages({ experimentIds: [experimentId], sort: { column: "param", param: "description", direction: "desc" }, limit: 2 });
+      expect(described[0]!.id).toBe(tracked.runId);
+      expect(described).toHaveLength(5);
+
+      // Final values 0.5, 0.4, 0.3, 0.2 by width 2..16; the tracked run logs nothing and sorts last.
+      const runs = await allPages({ experimentIds: [experimentId], sort: { column: "param", param: "model.width", direction: "asc" } });
+      const byWidth = new Map(runs.map((row) => [row.params["model.width"], row.id]));
+      for (const [index, width] of [2, 4, 8, 16].entries()) {
+        await ingestPoints(db, byWidth.get(width)!, [
+          { key: "val/loss", step: 0, value: 1 },
+          { key: "val/loss", step: 10, value: 0.5 - index / 10 },
+        ]);
+      }
+      const widthsBy = async (column: "finalMetric" | "bestMetric", direction: "asc" | "desc") =>
+        (await allPages({ experimentIds: [experimentId], sort: { column, direction }, metric: "val/loss", limit: 2 })).map((row) => row.params["model.width"]);
+      expect(await widthsBy("finalMetric", "asc")).toEqual([16, 8, 4, 2, 12]);
+      expect(await widthsBy("bestMetric", "desc")).toEqual([2, 4, 8, 16, 12]);
+      // Width 2 keeps training and ends best; an older step arriving late lowers width 16's best value, not its final one.
+      await ingestPoints(db, byWidth.get(2)!, [{ key: "val/loss", step: 20, value: 0.1 }]);
+      await ingestPoints(db, byWidth.get(16)!, [{ key: "val/loss", step: 5, value: 0.05 }]);
+      expect(await widthsBy("finalMetric", "asc")).toEqual([2, 16, 8, 4, 12]);
+      // Best (lowest) values now: 2 -> 0.1, 4 -> 0.4, 8 -> 0.3, 16 -> 0.05.
+      expect(await widthsBy("bestMetric", "asc")).toEqual([16, 2, 8, 4, 12]);
+    } finally {
+      await queue.stop();
+    }
   });
 });
 

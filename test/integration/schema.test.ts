@@ -32,13 +32,16 @@ describe("a database migrated by the applier", () => {
         specVersionId: spec.id,
         name: "width=64 seed=0",
         cellHash: "c1",
-        config: { width: 64, seed: 0 },
+        config: { params: { width: 64 }, seed: 0 },
         paramCount: 9_007_199_254_740_993n,
         flopsPerStep: 1.5e21,
         tags: ["baseline"],
       },
     });
     const series = await db.metricSeries.create({ data: { runId: run.id, key: "train/loss" } });
+    // Triggers copy what the runs table sorts by: the series' experiment, the run's swept parameters.
+    expect(series.experimentId).toBe(experiment.id);
+    expect(await db.runParam.findMany({ select: { key: true, numberValue: true, textValue: true } })).toEqual([{ key: "width", numberValue: 64, textValue: "64" }]);
     await db.metricPoint.create({ data: { seriesId: series.id, step: 0, value: 2.3, wallTime: 1_700_000_000.5 } });
     // The pg adapter sends non-finite numbers as NULL/NaN, so diverged values are written as float8 text.
     await db.$executeRaw`INSERT INTO "MetricPoint" ("seriesId", step, value) VALUES (${series.id}, 1, 'NaN'::float8), (${series.id}, 2, 'Infinity'::float8)`;
@@ -58,7 +61,7 @@ describe("a database migrated by the applier", () => {
     expect(loaded.status).toBe("queued");
     expect(loaded.attempt).toBe(0);
     expect(loaded.paramCount).toBe(9_007_199_254_740_993n);
-    expect(loaded.config).toEqual({ width: 64, seed: 0 });
+    expect(loaded.config).toEqual({ params: { width: 64 }, seed: 0 });
     expect(loaded.experiment.project.team.slug).toBe("research");
     const points = loaded.series[0]?.points ?? [];
     expect(points.map((point) => point.value)).toEqual([2.3, Number.NaN, Number.POSITIVE_INFINITY]);

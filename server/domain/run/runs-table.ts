@@ -9,8 +9,11 @@ import { AppError } from "../app-error.ts";
 /**
  * The runs table of one or more experiments: sorted, filtered and keyset-paginated in SQL so that
  * 10,000 runs cost about what 100 do. Each experiment is read by its own LATERAL subquery limited to
- * one page, so a sort the index (experimentId, createdAt, id) serves reads one page per experiment;
- * other sorts read the experiment's runs once. The final metric is the chosen key's MetricSeries row
+ * one page, so a sort an index serves reads one page per experiment: createdAt through Run
+ * (experimentId, createdAt, id), the final and best metric through MetricSeries (experimentId, key,
+ * lastValue | minValue | maxValue, runId), a swept parameter through RunParam (experimentId, key,
+ * numberValue | textValue, runId); both copies are kept by triggers (see their migration). Other
+ * sorts read the experiment's runs once. The final metric is the chosen key's MetricSeries row
  * (lastValue; bestMetric its minValue or maxValue), found through the unique (runId, key) index.
  */
 
@@ -135,7 +138,24 @@ function filterSql(filter: RunsTableFilter): Prisma.Sql[] {
   return conditions;
 }
 
-type SortSpec = { expression: Prisma.Sql; type: Prisma.Sql; nullable: boolean };
+/**
+ * Run r's series of the metric as ms, probed through the unique (runId, key) index; LIMIT 1 keeps the
+ * planner from hashing every experiment's series instead, so the cost follows the runs read.
+ */
+const seriesProbe = (metric: string) =>
+  Prisma.sql`LEFT JOIN LATERAL (SELECT s."lastValue", s."minValue", s."maxValue" FROM "MetricSeries" s WHERE s."runId" = r.id AND s.key = ${metric} LIMIT 1) ms ON true`;
+
+/**
+ * expression: the sort value read from a run's own row (r) and its series (ms). indexed, for sorts an
+ * index serves: where the runs that have a value are read from in index order (scope ties them to
+ * experiment e), and the value and run id as that index holds them.
+ */
+type SortSpec = {
+  expression: Prisma.Sql;
+  type: Prisma.Sql;
+  nullable: boolean;
+  indexed?: { from: Prisma.Sql; scope: Prisma.Sql; value: Prisma.Sql; id: Prisma.Sql };
+};
 
 async function sortSpec(db: Db, input: z.infer<typeof ZRunsTableInput>, experimentIds: string[], goal: "min" | "max"): Promise<SortSpec> {
   const plain = (column: string, type: string, nullable: boolean): SortSpec => ({ expression: Prisma.raw(`r."${column}"`), type: Prisma.raw(type), nullable });
@@ -153,17 +173,24 @@ async function sortSpec(db: Db, input: z.infer<typeof ZRunsTableInput>, experime
     case "wallClockSeconds":
       return plain(input.sort.column, "float8", true);
     case "finalMetric":
-      return { expression: Prisma.sql`ms."lastValue"`, type: Prisma.raw("float8"), nullable: true };
-    case "bestMetric":
-      return { expression: goal === "max" ? Prisma.sql`ms."maxValue"` : Prisma.sql`ms."minValue"`, type: Prisma.raw("float8"), nullable: true };
+    case "bestMetric": {
+      const column = Prisma.raw(input.sort.column === "finalMetric" ? `"lastValue"` : goal === "max" ? `"maxValue"` : `"minValue"`);
+      const value = Prisma.sql`ms.${column}`;
+      const from = Prisma.sql`"MetricSeries" ms JOIN "Run" r ON r.id = ms."runId"`;
+      const scope = Prisma.sql`ms."experimentId" = e.id AND ms.key = ${input.metric}`;
+      return { expression: value, type: Prisma.raw("float8"), nullable: true, indexed: { from, scope, value, id: Prisma.sql`ms."runId"` } };
+    }
     case "param": {
       const name = input.sort.param!;
       // Numeric order when every run that has the parameter has a number there; text order otherwise.
       const shapes = await paramShapes(db, experimentIds);
       const textual = shapes.some((shape) => shape.kinds.get(name) === "text");
+      const from = Prisma.sql`"RunParam" p JOIN "Run" r ON r.id = p."runId" ${seriesProbe(input.metric)}`;
+      const scope = Prisma.sql`p."experimentId" = e.id AND p.key = ${name}`;
+      const id = Prisma.sql`p."runId"`;
       return textual
-        ? { expression: Prisma.sql`(r.config -> 'params' ->> ${name}::text)`, type: Prisma.raw("text"), nullable: true }
-        : { expression: paramNumber(name), type: Prisma.raw("float8"), nullable: true };
+        ? { expression: Prisma.sql`(r.config -> 'params' ->> ${name}::text)`, type: Prisma.raw("text"), nullable: true, indexed: { from, scope, value: Prisma.sql`p."textValue"`, id } }
+        : { expression: paramNumber(name), type: Prisma.raw("float8"), nullable: true, indexed: { from, scope, value: Prisma.sql`p."numberValue"`, id } };
     }
   }
 }
@@ -184,10 +211,10 @@ function decodeCursor(text: string): Cursor {
 }
 
 /** Rows after the cursor in the order (value, id), NULLS LAST in both directions. */
-function afterCursor(sort: SortSpec, direction: "asc" | "desc", cursor: Cursor): Prisma.Sql {
+function afterCursor(sort: Pick<SortSpec, "expression" | "type" | "nullable">, id: Prisma.Sql, direction: "asc" | "desc", cursor: Cursor): Prisma.Sql {
   const beyond = direction === "asc" ? Prisma.raw(">") : Prisma.raw("<");
-  if (cursor.value === null) return Prisma.sql`(${sort.expression} IS NULL AND r.id ${beyond} ${cursor.id})`;
-  const after = Prisma.sql`(${sort.expression}, r.id) ${beyond} (${cursor.value}::${sort.type}, ${cursor.id}::text)`;
+  if (cursor.value === null) return Prisma.sql`(${sort.expression} IS NULL AND ${id} ${beyond} ${cursor.id})`;
+  const after = Prisma.sql`(${sort.expression}, ${id}) ${beyond} (${cursor.value}::${sort.type}, ${cursor.id}::text)`;
   return sort.nullable ? Prisma.sql`(${sort.expression} IS NULL OR ${after})` : after;
 }
 
@@ -198,30 +225,75 @@ function orderBy(expression: Prisma.Sql, id: Prisma.Sql, direction: "asc" | "des
 
 type RawRow = Omit<RunsTableRow, "params" | "paramCount"> & { params: unknown; paramCount: bigint | null; sortKey: string | null };
 
+/** One page's worth of rows from `from`, per experiment e, in the order (value, id). */
+type PagePart = { from: Prisma.Sql; conditions: Prisma.Sql[]; value: Prisma.Sql; id: Prisma.Sql; nullable: boolean };
+
+function rowColumns(best: Prisma.Sql, value: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`r.id, r.name, r.status::text AS status, r.config -> 'params' AS params, r."paramCount", r."totalFlops", r."wallClockSeconds",
+    r.backend, r."workerName", r.tags, r.notes, ms."lastValue" AS "finalMetric", ${best} AS "bestMetric",
+    r."experimentId", r."createdAt", r."updatedAt", ${value} AS "sortValue", (${value})::text AS "sortKey"`;
+}
+
+function pagePartSql(experimentIds: string[], best: Prisma.Sql, part: PagePart, direction: "asc" | "desc", take: number): Prisma.Sql {
+  return Prisma.sql`
+    SELECT t.* FROM unnest(${experimentIds}::text[]) AS e(id) CROSS JOIN LATERAL (
+      SELECT ${rowColumns(best, part.value)}
+      FROM ${part.from}
+      WHERE ${Prisma.join(part.conditions, " AND ")}
+      ORDER BY ${orderBy(part.value, part.id, direction, part.nullable)}
+      LIMIT ${take}::int
+    ) t
+    ORDER BY ${orderBy(Prisma.sql`t."sortValue"`, Prisma.sql`t.id`, direction, part.nullable)}
+    LIMIT ${take}::int`;
+}
+
 export async function listRunsTable(db: Db, query: RunsTableInput): Promise<{ rows: RunsTableRow[]; columns: string[]; nextCursor: string | null }> {
   const input = ZRunsTableInput.parse(query);
   const goal = input.metricGoal ?? guessMetricGoal(input.metric);
   const experimentIds = input.experimentIds ? [...new Set(input.experimentIds)] : await experimentsOfRuns(db, input.filter.runIds ?? []);
   const sort = await sortSpec(db, input, experimentIds, goal);
-  const conditions = [Prisma.sql`r."experimentId" = e.id`, ...filterSql(input.filter)];
-  if (input.cursor) conditions.push(afterCursor(sort, input.sort.direction, decodeCursor(input.cursor)));
+  const filters = filterSql(input.filter);
+  const cursor = input.cursor ? decodeCursor(input.cursor) : null;
+  const direction = input.sort.direction;
   const best = goal === "max" ? Prisma.sql`ms."maxValue"` : Prisma.sql`ms."minValue"`;
   const take = input.limit + 1;
+  const partSql = (part: PagePart) => pagePartSql(experimentIds, best, part, direction, take);
+  const runs = Prisma.sql`"Run" r LEFT JOIN "MetricSeries" ms ON ms."runId" = r.id AND ms.key = ${input.metric}`;
+  const inExperiment = Prisma.sql`r."experimentId" = e.id`;
+  const rId = Prisma.sql`r.id`;
 
-  const page = db.$queryRaw<RawRow[]>`
-    SELECT t.* FROM unnest(${experimentIds}::text[]) AS e(id) CROSS JOIN LATERAL (
-      SELECT r.id, r.name, r.status::text AS status, r.config -> 'params' AS params, r."paramCount", r."totalFlops", r."wallClockSeconds",
-             r.backend, r."workerName", r.tags, r.notes, ms."lastValue" AS "finalMetric", ${best} AS "bestMetric",
-             r."experimentId", r."createdAt", r."updatedAt", ${sort.expression} AS "sortValue", (${sort.expression})::text AS "sortKey"
-      FROM "Run" r LEFT JOIN "MetricSeries" ms ON ms."runId" = r.id AND ms.key = ${input.metric}
-      WHERE ${Prisma.join(conditions, " AND ")}
-      ORDER BY ${orderBy(sort.expression, Prisma.sql`r.id`, input.sort.direction, sort.nullable)}
-      LIMIT ${take}::int
-    ) t
-    ORDER BY ${orderBy(Prisma.sql`t."sortValue"`, Prisma.sql`t.id`, input.sort.direction, sort.nullable)}
-    LIMIT ${take}::int`;
+  const readRows = (): Promise<RawRow[]> => {
+    if (!sort.indexed) {
+      const after = cursor ? [afterCursor(sort, rId, direction, cursor)] : [];
+      return db.$queryRaw<RawRow[]>(partSql({ from: runs, conditions: [inExperiment, ...filters, ...after], value: sort.expression, id: rId, nullable: sort.nullable }));
+    }
+    // Runs with a value sort before runs without one (NULLS LAST both ways), so the valued runs are read
+    // first, in index order; the rest, in id order from the runs, only when they fall short of a page
+    // (a one-time filter: PostgreSQL skips that scan otherwise).
+    const beyond = Prisma.raw(direction === "asc" ? ">" : "<");
+    const restAfter = cursor?.value === null ? [Prisma.sql`r.id ${beyond} ${cursor.id}`] : [];
+    // No index order to follow here, so one scan over the experiments (their ids as values, which the
+    // planner estimates per experiment) rather than one per experiment.
+    const restConditions = [Prisma.sql`r."experimentId" = ANY(${experimentIds}::text[])`, Prisma.sql`${sort.expression} IS NULL`, ...filters, ...restAfter];
+    const rest = Prisma.sql`
+      SELECT ${rowColumns(best, Prisma.sql`NULL::${sort.type}`)} FROM "Run" r ${seriesProbe(input.metric)}
+      WHERE ${Prisma.join(restConditions, " AND ")} ORDER BY r.id ${Prisma.raw(direction === "asc" ? "ASC" : "DESC")} LIMIT ${take}::int`;
+    if (cursor?.value === null) return db.$queryRaw<RawRow[]>(rest);
+    const { from, scope, value, id } = sort.indexed;
+    const valuedAfter = cursor ? [afterCursor({ ...sort, expression: value, nullable: false }, id, direction, cursor)] : [];
+    const valued = partSql({ from, conditions: [scope, Prisma.sql`${value} IS NOT NULL`, ...filters, ...valuedAfter], value, id, nullable: false });
+    return db.$queryRaw<RawRow[]>`
+      WITH valued AS MATERIALIZED (${valued})
+      SELECT page.* FROM (
+        SELECT * FROM valued
+        UNION ALL
+        SELECT * FROM (${rest}) rest WHERE (SELECT count(*) FROM valued) < ${take}::int
+      ) page
+      ORDER BY ${orderBy(Prisma.sql`page."sortValue"`, Prisma.sql`page.id`, direction, true)}
+      LIMIT ${take}::int`;
+  };
   // Two connections at once: the page and the parameter names cost one round trip, not two.
-  const [rows, columns] = await Promise.all([page, listParamColumns(db, experimentIds)]);
+  const [rows, columns] = await Promise.all([readRows(), listParamColumns(db, experimentIds)]);
 
   const shown = rows.slice(0, input.limit);
   const last = shown.at(-1);
