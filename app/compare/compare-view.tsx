@@ -1,19 +1,27 @@
 "use client";
 
 import { keepPreviousData, skipToken, useQuery } from "@tanstack/react-query";
+import dynamic from "next/dynamic";
 import Link from "next/link";
-import { Suspense, useCallback, useMemo, useState } from "react";
+import { startTransition, Suspense, useCallback, useMemo, useState } from "react";
 import { CurvesPanel, MAX_CHART_RUNS, type ChartRun } from "../_components/charts/curves-panel.tsx";
 import { formatCount, formatDuration, formatFlops, formatMetric } from "../_components/charts/format.ts";
 import { LiveBadge } from "../_components/charts/live-badge.tsx";
 import { useLiveUpdates } from "../_components/charts/live-updates.ts";
 import { readList, useUrlState } from "../_components/charts/url-state.ts";
-import { ConfigDiff } from "../_components/config-diff.tsx";
+import { ChartSkeleton } from "../_components/charts/chart-frame.tsx";
 import { EmptyState } from "../_components/empty-state.tsx";
-import { StatusBadge, type RunsTableRow } from "../_components/runs-table.tsx";
-import { ScalingPanel } from "../_components/scaling-panel.tsx";
+import type { RunsTableRow } from "../_components/runs-table.tsx";
+import { StatusBadge } from "../_components/runs-table-status.tsx";
 import { ErrorMessage } from "../_components/ui.tsx";
 import { useTRPC } from "../_trpc/react.tsx";
+
+// What the first view does not need loads after it: the page hydrates with the curves' code only.
+const ScalingPanel = dynamic(() => import("../_components/scaling-panel.tsx").then((module) => module.ScalingPanel), {
+  ssr: false,
+  loading: () => <ChartSkeleton height={420} label="Loading the scaling panel" />,
+});
+const ConfigDiff = dynamic(() => import("../_components/config-diff.tsx").then((module) => module.ConfigDiff), { ssr: false });
 
 export function CompareView() {
   return (
@@ -44,7 +52,9 @@ function CompareViewInner() {
 
   // The scaling fit is asked for once the curves are in (see ScalingPanel's hold).
   const [curvesDrawn, setCurvesDrawn] = useState(false);
-  const curvesSettled = useCallback(() => setCurvesDrawn(true), []);
+  // After the frame that shows the curves, as a transition: mounting the panels below them (a long
+  // task of layout) neither delays that frame nor blocks input for long.
+  const curvesSettled = useCallback(() => requestAnimationFrame(() => setTimeout(() => startTransition(() => setCurvesDrawn(true)))), []);
 
   const active = [...rowsById.values()].some((row) => row.status === "queued" || row.status === "running");
   const live = useLiveUpdates({ runIds, active });
@@ -98,7 +108,8 @@ function CompareViewInner() {
               return (
                 <tr key={run.id} data-testid="compare-run" className="border-b border-slate-100 last:border-0 dark:border-slate-800">
                   <td className="px-3 py-1.5">
-                    <Link href={`/runs/${run.id}`} className="rounded font-medium text-indigo-700 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-indigo-300">
+                    {/* No prefetch: a hundred run pages rendered ahead would compete with the curves for the server. */}
+                    <Link href={`/runs/${run.id}`} prefetch={false} className="rounded font-medium text-indigo-700 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-indigo-300">
                       {run.name}
                     </Link>
                   </td>
@@ -119,10 +130,13 @@ function CompareViewInner() {
         <CurvesPanel runs={chartRuns} paramKeys={paramKeys} defaults={{ metric: "val/loss", x: "step" }} onSettled={curvesSettled} />
         <ScalingPanel hold={!curvesDrawn} source={{ runIds }} metricOptions={keys.data?.keys.map((entry) => entry.key) ?? []} revision={[...rowsById.values()].filter((row) => row.status === "succeeded").length} />
       </div>
-      <ConfigDiff
-        runs={chartRuns.map((run) => ({ id: run.id, name: run.name, values: run.params }))}
-        note="Swept parameters of each run (the values its sweep cell set). Settings every cell shares are in the spec."
-      />
+      {/* After the curves: its run links prefetch their pages when shown. */}
+      {curvesDrawn ? (
+        <ConfigDiff
+          runs={chartRuns.map((run) => ({ id: run.id, name: run.name, values: run.params }))}
+          note="Swept parameters of each run (the values its sweep cell set). Settings every cell shares are in the spec."
+        />
+      ) : null}
     </div>
   );
 }

@@ -1,16 +1,32 @@
 import { redirect } from "next/navigation";
+import { compareSeriesRequest, seriesUrl } from "../_components/charts/series-request.ts";
+import { readList } from "../_components/charts/url-read.ts";
 import { getViewer } from "../_lib/viewer.ts";
-import { HydrateClient } from "../_trpc/server.tsx";
+import { getQueryClient, HydrateClient, trpc } from "../_trpc/server.tsx";
 import { CompareView } from "./compare-view.tsx";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Compare runs" };
 
-export default async function ComparePage() {
+export default async function ComparePage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const viewer = await getViewer();
   if (!viewer.user) redirect(viewer.needsFirstAccount ? "/sign-up" : "/sign-in");
+  // The curves' points load while the page's JavaScript does: the head asks for the URL the curves
+  // panel will fetch first (series-request.ts), and the browser hands that answer to its fetch.
+  const query = await searchParams;
+  const params = { get: (key: string) => [query[key]].flat()[0] ?? null };
+  const request = compareSeriesRequest(params);
+  // The runs' rows and metric names stream with the page (not awaited): names are there when the curves draw.
+  if (request) {
+    const runIds = [...new Set(readList(params, "runs"))].slice(0, 500);
+    const queryClient = getQueryClient();
+    void queryClient.prefetchQuery(trpc.runsTable.list.queryOptions({ filter: { runIds }, limit: 500 }));
+    void queryClient.prefetchQuery(trpc.metrics.keys.queryOptions({ runIds: runIds.slice(0, 200) }));
+  }
+  // A <link> element, not react-dom's preload(): Next drops a server component's late preload hints.
   return (
     <HydrateClient>
+      {request ? <link rel="preload" as="fetch" href={seriesUrl(request)} crossOrigin="anonymous" /> : null}
       <CompareView />
     </HydrateClient>
   );

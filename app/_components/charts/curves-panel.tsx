@@ -7,6 +7,7 @@ import { useTRPC } from "../../_trpc/react.tsx";
 import { ChartSkeleton, download, fileSlug, PanelEmpty, PanelError, smallSelect, toCsv, ToggleButton, ToolbarLabel, ToolButton } from "./chart-frame.tsx";
 import { seriesColor, useDarkMode, withAlpha } from "./chart-theme.ts";
 import { formatCount, formatDuration, formatFlops, formatMetric, formatParam, formatTick } from "./format.ts";
+import { MAX_CHART_RUNS, POINTS_PER_RUN, X_AXES, takePreloadedSeries, type SeriesRequest, type XAxis } from "./series-request.ts";
 import type { ChartController, PlotDataset, XWindow } from "./line-canvas.tsx";
 import { aggregateRuns, smoothEma, type XY } from "./smoothing.ts";
 import { readEnum, readNumber, useUrlState } from "./url-state.ts";
@@ -14,8 +15,7 @@ import { readEnum, readNumber, useUrlState } from "./url-state.ts";
 const loadLineCanvas = () => import("./line-canvas.tsx");
 const LineCanvas = dynamic(loadLineCanvas, { ssr: false, loading: () => <ChartSkeleton /> });
 
-export const X_AXES = ["step", "wallclock", "flops", "samples", "tokens"] as const;
-export type XAxis = (typeof X_AXES)[number];
+export { MAX_CHART_RUNS, X_AXES, type XAxis };
 
 const X_LABELS: Record<XAxis, string> = { step: "step", wallclock: "wall-clock (s)", flops: "FLOPs", samples: "samples", tokens: "tokens" };
 const X_FORMATS: Record<XAxis, (value: number) => string> = {
@@ -25,10 +25,6 @@ const X_FORMATS: Record<XAxis, (value: number) => string> = {
   samples: (value) => formatCount(value),
   tokens: (value) => formatCount(value),
 };
-
-/** The most runs one chart asks for (metrics.series takes 200) and the points per run. */
-export const MAX_CHART_RUNS = 200;
-const POINTS_PER_RUN = 1000;
 
 export type ChartRun = { id: string; name: string; params: Record<string, unknown> };
 
@@ -112,20 +108,18 @@ export function CurvesPanel({ title, runs, paramKeys = [], urlPrefix = "", defau
   };
   const controller = useRef<ChartController | null>(null);
 
-  const series = useQuery(
-    trpc.metrics.series.queryOptions(
-      { runIds, key: metric ?? "", x, points: POINTS_PER_RUN, ...(xWindow ? { xMin: xWindow.min, xMax: xWindow.max } : {}) },
-      {
-        enabled: runIds.length > 0 && metric !== null,
-        // Keep the old curves on screen while a zoom or live refresh loads, never across a change of
-        // metric or x axis: they would be drawn against the wrong axis.
-        placeholderData: (previous, previousQuery) => {
-          const before = (previousQuery?.queryKey[1] as { input?: { key?: string; x?: string } } | undefined)?.input;
-          return before?.key === metric && before?.x === x ? previous : undefined;
-        },
-      },
-    ),
-  );
+  const seriesRequest: SeriesRequest = { runIds, key: metric ?? "", x, points: POINTS_PER_RUN, ...(xWindow ? { xMin: xWindow.min, xMax: xWindow.max } : {}) };
+  const seriesOptions = trpc.metrics.series.queryOptions(seriesRequest, {
+    enabled: runIds.length > 0 && metric !== null,
+    // Keep the old curves on screen while a zoom or live refresh loads, never across a change of
+    // metric or x axis: they would be drawn against the wrong axis.
+    placeholderData: (previous, previousQuery) => {
+      const before = (previousQuery?.queryKey[1] as { input?: { key?: string; x?: string } } | undefined)?.input;
+      return before?.key === metric && before?.x === x ? previous : undefined;
+    },
+  });
+  // The first answer may be the one the page preloaded (series-request.ts); every other comes from metrics.series.
+  const series = useQuery({ ...seriesOptions, queryFn: (context) => takePreloadedSeries(seriesRequest, context.signal) ?? seriesOptions.queryFn!(context) });
 
   const runById = useMemo(() => new Map(plotted.map((run, index) => [run.id, { run, index }])), [plotted]);
   // The wire form is two arrays per run (see pack-series.ts); Chart.js wants {x, y} points.

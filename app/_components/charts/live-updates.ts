@@ -31,6 +31,7 @@ export function useLiveUpdates({ experimentIds, runIds, active }: { experimentId
   const queryClient = useQueryClient();
   const [ready, setReady] = useState(false);
   const lastPointEvent = useRef(0);
+  const listenedBefore = useRef(false);
   const pending = useRef<Pending>({ table: false, metrics: false, scaling: false });
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
@@ -75,7 +76,12 @@ export function useLiveUpdates({ experimentIds, runIds, active }: { experimentId
           if (event.type === "ready" || event.type === "resync") {
             setReady(true);
             // What happened before the stream was listening (or while it was away) is fetched afresh.
-            schedule({ table: true, metrics: true, scaling: true });
+            // On the first "ready" the page's own first fetches are still loading or just in: only the
+            // table is asked again (a status change it missed); points of runs still active come with
+            // the 2 s poll, and the scaling fit follows the table's count of finished runs.
+            const first = !listenedBefore.current;
+            listenedBefore.current = true;
+            schedule(first ? { table: true } : { table: true, metrics: true, scaling: true });
             return;
           }
           const statusChanged = event.status !== undefined;

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApiKey } from "../../server/domain/api-key/create-api-key.ts";
+import { ingestPoints } from "../../server/domain/metrics/ingest-points.ts";
+import { createTeamWith, createUser } from "../helpers/actors.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+
+/**
+ * GET /api/metrics/series, the plain-JSON twin of metrics.series that the compare page preloads:
+ * the same answer and the same rules (signed in, every run readable by the caller, full-scope keys
+ * only), and a 400 naming the query field for bad input.
+ */
+
+let database: TestDatabase;
+let GET: (request: Request) => Promise<Response>;
+let runId: string;
+let keys: { full: string; ingest: string; otherTeam: string };
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  // The route reads the process-wide database and auth mode, as under `next start`.
+  process.env.DATABASE_URL = database.url;
+  process.env.SCALEBOARD_AUTH = "on";
+  process.env.BETTER_AUTH_SECRET ??= "series-route-test-secret-0123456789abcdef";
+  ({ GET } = await import("../../app/api/metrics/series/route.ts"));
+
+  const { db } = database;
+  const [ada, otto] = await Promise.all([createUser(db, "Ada"), createUser(db, "Otto")]);
+  const team = await createTeamWith(db, { [ada.id]: "admin" });
+  const otherTeam = await createTeamWith(db, { [otto.id]: "admin" });
+  const project = await db.project.create({ data: { teamId: team.id, name: "P", slug: "p" }, select: { id: true } });
+  const experiment = await db.experiment.create({ data: { projectId: project.id, name: "e" }, select: { id: true } });
+  runId = (await db.run.create({ data: { experimentId: experiment.id, name: "r", cellHash: "h", config: {} }, select: { id: true } })).id;
+  await ingestPoints(db, runId, [
+    { key: "train/loss", step: 0, value: 2 },
+    { key: "train/loss", step: 10, value: Number.NaN },
+    { key: "train/loss", step: 20, value: 1 },
+  ]);
+  keys = {
+    full: (await createApiKey(db, team.id, ada.id, { name: "full", scope: "full" })).key,
+    ingest: (await createApiKey(db, team.id, ada.id, { name: "ingest", scope: "ingest" })).key,
+    otherTeam: (await createApiKey(db, otherTeam.id, otto.id, { name: "other", scope: "full" })).key,
+  };
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+async function get(query: string, key?: string): Promise<{ status: number; body: { error?: { message: string } } & Record<string, unknown> }> {
+  const headers = key ? { authorization: `Bearer ${key}` } : undefined;
+  const response = await GET(new Request(`http://127.0.0.1/api/metrics/series?${query}`, { headers }));
+  return { status: response.status, body: (await response.json()) as never };
+}
+
+describe("GET /api/metrics/series", () => {
+  it("answers a team reader with the run's points, NaN as a gap", async () => {
+    const { status, body } = await get(`runs=${runId}&key=train/loss&x=step&points=1000`, keys.full);
+    expect(status).toBe(200);
+    expect(JSON.stringify(body)).toContain(runId);
+    expect(JSON.stringify(body)).toContain("null");
+  });
+
+  it("refuses the signed-out, other teams and keys without read access", async () => {
+    expect((await get(`runs=${runId}&key=train/loss`)).status).toBe(401);
+    const foreign = await get(`runs=${runId}&key=train/loss`, keys.otherTeam);
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.error?.message).toBe("Run not found");
+    expect((await get(`runs=missing&key=train/loss`, keys.full)).status).toBe(404);
+    expect((await get(`runs=${runId}&key=train/loss`, keys.ingest)).status).toBe(403);
+  });
+
+  it("names the query field of bad input", async () => {
+    const badPoints = await get(`runs=${runId}&key=train/loss&points=lots`, keys.full);
+    expect(badPoints.status).toBe(400);
+    expect(badPoints.body.error?.message).toMatch(/^Invalid request: points: /);
+    const nul = await get(`runs=${runId},a%00b&key=train/loss`, keys.full);
+    expect(nul.status).toBe(400);
+    expect(nul.body.error?.message).toMatch(/^Invalid request: runs\.1: text may not contain the NUL character/);
+    expect((await get(`key=train/loss`, keys.full)).status).toBe(400);
+  });
+});
