@@ -373,9 +373,14 @@ async function main(args: ReturnType<typeof parseArgs>) {
       if (JSON.stringify(found) !== JSON.stringify(expected)) throw new Error(`${phase}: stored ${JSON.stringify(found)}, expected ${JSON.stringify(expected)}`);
     };
 
-    // The API's database connections: every backend on this database but this bench's own.
+    // The API's database connections: every client backend on this database but this bench's own
+    // (autovacuum workers are left out, as they are for COPY).
     const serverBackends = async () =>
-      (await client.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)).rows.map((row) => row.pid);
+      (
+        await client.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+        )
+      ).rows.map((row) => row.pid);
     const postApi = async (): Promise<Phase & { clients: ClientResult; serverCpuSeconds: number }> => {
       const before = new Map((await serverBackends()).map((pid) => [pid, backendCpuSeconds([pid])]));
       const serverCpuAtStart = process.cpuUsage();

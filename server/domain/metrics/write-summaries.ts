@@ -13,11 +13,15 @@ import { Prisma } from "../../generated/prisma/client.ts";
  * and the sum. Ties keep the earliest minimum and the latest maximum at every level, so a level built
  * from the one below equals the same level built from the points.
  *
- * Writes: level 1 is recomputed from the points of the buckets a batch touched, each level above from
- * the four children below it (the touched ones just computed, their siblings as stored), all in one
- * statement, under the series rows' locks (underSeriesLock). Points are only ever added or replaced
- * by ingest; discardPointsAfter, which removes points, calls discardSummariesAfter. Data logged before
- * summaries existed is backfilled with rebuildSummaries (until then charts bucket its points in SQL).
+ * Writes: a batch whose points are all new (training appends) is summarized in JS (summarizeBatch)
+ * and merged into every level by ingest's own statement (mergeBatchSummaries): counts and sums add,
+ * the other fields keep the earlier, later, smaller or larger, which equals recomputing. A batch that
+ * replaced a value is recomputed (writeSummaries): level 1 from the points of the buckets it touched,
+ * each level above from the four children below it (the touched ones just computed, their siblings as
+ * stored), all in one statement, under the series rows' locks (underSeriesLock). Points are only ever
+ * added or replaced by ingest; discardPointsAfter, which removes points, calls discardSummariesAfter.
+ * Data logged before summaries existed is backfilled with rebuildSummaries (until then charts bucket
+ * its points in SQL).
  */
 
 export const SUMMARY_LEVELS = [1, 2, 3, 4, 5, 6, 7] as const;
@@ -153,6 +157,140 @@ export async function writeSummaries(db: SummaryDb, touched: TouchedPoints): Pro
       ? Prisma.sql`SELECT id FROM "MetricSeries" WHERE id = ANY(${[...new Set(touched.seriesIds)]}::text[]) ORDER BY id FOR UPDATE`
       : Prisma.sql`SELECT id FROM "MetricSeries" WHERE "runId" = ${touched.runId} AND key = ANY(${[...new Set(touched.keys)]}::text[]) ORDER BY id FOR UPDATE`;
   await underSeriesLock(db, lock, [Prisma.sql`WITH ${Prisma.join(levels, ",\n")} ${upsertLevels()}`]);
+}
+
+/**
+ * One batch's points aggregated per (key, level, bucket): the parallel columns of the rows it adds to
+ * every level, `keys` holding each row's key as a position in the batch's list of keys (from 1).
+ */
+export type BatchSummaries = {
+  keys: number[]; levels: number[]; buckets: number[]; firstSteps: number[]; lastSteps: number[]; counts: number[];
+  minValues: number[]; maxValues: number[]; sums: number[]; firstValues: number[]; lastValues: number[];
+  minSteps: (number | null)[]; maxSteps: (number | null)[]; gaps: (number | null)[];
+};
+
+/** float8 text that PostgreSQL reads back exactly, including NaN and the infinities. */
+export function float8Text(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Number.POSITIVE_INFINITY) return "Infinity";
+  if (value === Number.NEGATIVE_INFINITY) return "-Infinity";
+  return String(value);
+}
+
+/**
+ * A PostgreSQL array literal of numbers (NULL for null, NaN and the infinities by name), sent as one
+ * text parameter: a JS array of 1,000 numbers costs the client and pg a conversion per element,
+ * which took more of a batch's time than PostgreSQL's own work on it.
+ */
+export function numberArrayLiteral(values: readonly (number | null | undefined)[]): string {
+  let text = "{";
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index];
+    text += `${index === 0 ? "" : ","}${value === null || value === undefined ? "NULL" : float8Text(value)}`;
+  }
+  return `${text}}`;
+}
+
+/**
+ * Every level's buckets over one batch's points (one point per key and step), by the same definition
+ * as the SQL above (ties keep the earliest minimum and the latest maximum), so merging them into the
+ * stored rows gives what recomputing from all the points would.
+ */
+export function summarizeBatch(points: readonly { key: string; step: number; value: number }[], keys: readonly string[]): BatchSummaries {
+  const byKey = new Map<string, { step: number; value: number }[]>();
+  for (const point of points) {
+    const list = byKey.get(point.key);
+    if (list) list.push(point);
+    else byKey.set(point.key, [point]);
+  }
+  const columns: BatchSummaries = {
+    keys: [], levels: [], buckets: [], firstSteps: [], lastSteps: [], counts: [], minValues: [], maxValues: [], sums: [],
+    firstValues: [], lastValues: [], minSteps: [], maxSteps: [], gaps: [],
+  };
+  for (const [key, list] of byKey) {
+    const keyNumber = keys.indexOf(key) + 1;
+    const sorted = list.every((point, index) => index === 0 || list[index - 1]!.step < point.step) ? list : [...list].sort((a, b) => a.step - b.step);
+    for (const level of SUMMARY_LEVELS) {
+      const width = SUMMARY_WIDTHS[level]!;
+      let start = 0;
+      while (start < sorted.length) {
+        const bucket = Math.floor(sorted[start]!.step / width);
+        let end = start;
+        let sum = 0;
+        let min: { step: number; value: number } | null = null;
+        let max: { step: number; value: number } | null = null;
+        let gap: number | null = null;
+        for (; end < sorted.length && Math.floor(sorted[end]!.step / width) === bucket; end++) {
+          const point = sorted[end]!;
+          sum += point.value;
+          if (!Number.isFinite(point.value)) gap ??= point.step;
+          else {
+            if (min === null || point.value < min.value) min = point;
+            if (max === null || point.value >= max.value) max = point;
+          }
+        }
+        const first = sorted[start]!;
+        const last = sorted[end - 1]!;
+        columns.keys.push(keyNumber);
+        columns.levels.push(level);
+        columns.buckets.push(bucket);
+        columns.firstSteps.push(first.step);
+        columns.lastSteps.push(last.step);
+        columns.counts.push(end - start);
+        columns.minValues.push(min ? min.value : Number.NaN);
+        columns.maxValues.push(max ? max.value : Number.NaN);
+        columns.sums.push(sum);
+        columns.firstValues.push(first.value);
+        columns.lastValues.push(last.value);
+        columns.minSteps.push(min?.step ?? null);
+        columns.maxSteps.push(max?.step ?? null);
+        columns.gaps.push(gap);
+        start = end;
+      }
+    }
+  }
+  return columns;
+}
+
+/**
+ * The statement part (an INSERT for a WITH list, named `summarized`) that merges a batch's own
+ * summaries into the stored rows: counts and sums add, first/last/min/max keep the earlier, later,
+ * smaller or larger. Only valid when every point of the batch was new (a replaced value would be
+ * counted twice and could have been a bucket's minimum), so it runs only when `onlyNew` holds; the
+ * caller recomputes otherwise. `series` names a relation with the batch's series (id, key) whose rows
+ * the same statement has locked by upserting them, so no recompute can interleave; `keys` is the
+ * batch's list of keys that `batch.keys` points into.
+ */
+export function mergeBatchSummaries(batch: BatchSummaries, keys: readonly string[], series: Prisma.Sql, onlyNew: Prisma.Sql): Prisma.Sql {
+  const ints = (column: (number | null)[]) => Prisma.sql`${numberArrayLiteral(column)}::int[]`;
+  const floats = (column: number[]) => Prisma.sql`${numberArrayLiteral(column)}::float8[]`;
+  const better = (column: "minStep" | "maxStep", compare: "<" | ">", value: "minValue" | "maxValue") =>
+    Prisma.raw(`EXCLUDED."${column}" IS NOT NULL AND (m."${column}" IS NULL OR (EXCLUDED."${value}", EXCLUDED."${column}") ${compare} (m."${value}", m."${column}"))`);
+  return Prisma.sql`summarized AS (
+    INSERT INTO "MetricSummary" AS m ("seriesId", level, bucket, "firstStep", "lastStep", count, "minValue", "maxValue", "sumValue", "firstValue", "lastValue", "minStep", "maxStep", "nonFiniteStep")
+    SELECT s.id, b.level, b.bucket, b.first_step, b.last_step, b.n, b.min_value, b.max_value, b.sum_value, b.first_value, b.last_value, b.min_step, b.max_step, b.gap
+    FROM unnest(${ints(batch.keys)}, ${ints(batch.levels)}, ${ints(batch.buckets)}, ${ints(batch.firstSteps)}, ${ints(batch.lastSteps)}, ${ints(batch.counts)},
+                ${floats(batch.minValues)}, ${floats(batch.maxValues)}, ${floats(batch.sums)}, ${floats(batch.firstValues)}, ${floats(batch.lastValues)},
+                ${ints(batch.minSteps)}, ${ints(batch.maxSteps)}, ${ints(batch.gaps)})
+      AS b(key_number, level, bucket, first_step, last_step, n, min_value, max_value, sum_value, first_value, last_value, min_step, max_step, gap)
+    JOIN unnest(${keys}::text[]) WITH ORDINALITY k(key, number) ON k.number = b.key_number
+    JOIN ${series} s ON s.key = k.key
+    WHERE ${onlyNew}
+    ORDER BY 1, 2, 3 -- one lock order for every writer; the sort also waits for every series row to be locked
+    ON CONFLICT ("seriesId", level, bucket) DO UPDATE SET
+      "firstStep" = LEAST(m."firstStep", EXCLUDED."firstStep"),
+      "firstValue" = CASE WHEN EXCLUDED."firstStep" < m."firstStep" THEN EXCLUDED."firstValue" ELSE m."firstValue" END,
+      "lastStep" = GREATEST(m."lastStep", EXCLUDED."lastStep"),
+      "lastValue" = CASE WHEN EXCLUDED."lastStep" > m."lastStep" THEN EXCLUDED."lastValue" ELSE m."lastValue" END,
+      count = m.count + EXCLUDED.count,
+      "sumValue" = m."sumValue" + EXCLUDED."sumValue",
+      "minValue" = CASE WHEN ${better("minStep", "<", "minValue")} THEN EXCLUDED."minValue" ELSE m."minValue" END,
+      "minStep" = CASE WHEN ${better("minStep", "<", "minValue")} THEN EXCLUDED."minStep" ELSE m."minStep" END,
+      "maxValue" = CASE WHEN ${better("maxStep", ">", "maxValue")} THEN EXCLUDED."maxValue" ELSE m."maxValue" END,
+      "maxStep" = CASE WHEN ${better("maxStep", ">", "maxValue")} THEN EXCLUDED."maxStep" ELSE m."maxStep" END,
+      "nonFiniteStep" = LEAST(m."nonFiniteStep", EXCLUDED."nonFiniteStep")
+    RETURNING 1
+  )`;
 }
 
 /**

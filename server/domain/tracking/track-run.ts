@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Db } from "../../db.ts";
-import type { Prisma } from "../../generated/prisma/client.ts";
+import type { Prisma, RunStatus } from "../../generated/prisma/client.ts";
 import { AppError } from "../app-error.ts";
 import { publishRunEvent } from "../run/run-events.ts";
 import { slugify } from "../team/create-team.ts";
@@ -62,12 +62,18 @@ async function createTrackedRunOnce(db: Db, teamId: string, input: TrackedRunInp
   });
 }
 
-/** The run, if it belongs to the team; another team's run is indistinguishable from a missing one. */
-export async function findTeamRun(db: Db, teamId: string, runId: string) {
-  const run = await db.run.findFirst({
-    where: { id: runId, experiment: { project: { teamId } } },
-    select: { id: true, status: true, experimentId: true, attempt: true, cancelRequestedAt: true, name: true },
-  });
+type TeamRun = { id: string; status: RunStatus; experimentId: string; attempt: number; cancelRequestedAt: Date | null; name: string };
+
+/**
+ * The run, if it belongs to the team; another team's run is indistinguishable from a missing one.
+ * Every logged batch asks, so it is one prepared statement (server/db.ts) rather than a Prisma query
+ * planned on each call.
+ */
+export async function findTeamRun(db: Db, teamId: string, runId: string): Promise<TeamRun> {
+  const [run] = await db.$queryRaw<TeamRun[]>`/* prepared: find team run */
+    SELECT r.id, r.status::text AS status, r."experimentId", r.attempt, r."cancelRequestedAt", r.name
+    FROM "Run" r JOIN "Experiment" e ON e.id = r."experimentId" JOIN "Project" p ON p.id = e."projectId"
+    WHERE r.id = ${runId} AND p."teamId" = ${teamId}`;
   if (!run) throw new AppError("NOT_FOUND", `Run ${runId} not found`);
   return run;
 }

@@ -2,6 +2,15 @@
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
+ * Whether a JSON text can hold such text at all: JSON.parse reads no raw control character inside a
+ * string and a UTF-8 body decodes to no lone surrogate, so only the escapes \u0000 and \ud800-\udfff
+ * can produce one. A cheap scan of the text spares walking every field of a large body that has none.
+ */
+export function mayHoldUnstorableText(json: string): boolean {
+  return /\\u(?:0000|[dD][89a-fA-F])|[\u0000\ud800-\udfff]/.test(json);
+}
+
+/**
  * Where the first text PostgreSQL cannot store is in a request body (a dotted path, "" for the
  * body itself), or null: such input is refused with a 400 naming the field, never a 500 from the database.
  */
