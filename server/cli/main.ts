@@ -4,19 +4,18 @@ import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { TRPCClientError } from "@trpc/client";
 import { TRPCError } from "@trpc/server";
-import { AppError } from "../domain/app-error.ts";
 import { SpecError, formatIssues, type SpecIssue } from "../domain/spec/spec-issue.ts";
 import type { Plan } from "../domain/spec/plan-spec.ts";
 import { EnvError } from "../env.ts";
 import { CliError, openBackend, type Backend } from "./backend.ts";
 import { formatCount, formatDuration, progressBar, table, toJson } from "./format.ts";
+import { EXIT, exitCodeOf } from "./exit-codes.ts";
 import { runCli } from "./run-cli.ts";
 
 /**
  * `scaleboard plan|apply|status|cancel|logs`. Exit codes: 0 done; 1 invalid spec or refused;
  * 2 usage; 3 apply not confirmed; 4 server or database unreachable; 5 sweep too large without --force.
  */
-export const EXIT = { ok: 0, invalid: 1, usage: 2, notConfirmed: 3, unreachable: 4, tooLarge: 5 } as const;
 
 const USAGE = `Usage: scaleboard <command> [options]
 
@@ -221,14 +220,6 @@ function issuesOf(error: unknown): { issues: SpecIssue[] | null; message: string
   return { issues: null, message: error instanceof Error ? error.message : String(error) };
 }
 
-function exitCodeOf(error: unknown): number {
-  if (error instanceof CliError) return error.exitCode;
-  const code =
-    error instanceof TRPCError ? error.code : error instanceof TRPCClientError ? ((error.data as { code?: string } | undefined)?.code ?? null) : error instanceof AppError ? error.code : null;
-  if (code === "PAYLOAD_TOO_LARGE" || code === "TOO_LARGE") return EXIT.tooLarge;
-  if (error instanceof TRPCClientError && !error.data) return EXIT.unreachable;
-  return EXIT.invalid;
-}
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;

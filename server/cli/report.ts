@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { TRPCClientError } from "@trpc/client";
 import { TRPCError } from "@trpc/server";
 import type { ReportPanel } from "../domain/report/report-schema.ts";
 import { formatIssues, SpecError } from "../domain/spec/spec-issue.ts";
@@ -10,6 +9,7 @@ import type { Spec } from "../domain/spec/spec-schema.ts";
 import { EnvError, parseEnv } from "../env.ts";
 import type { Backend } from "./backend.ts";
 import { toJson } from "./format.ts";
+import { EXIT, exitCodeOf } from "./exit-codes.ts";
 import { runCli } from "./run-cli.ts";
 
 /**
@@ -19,7 +19,6 @@ import { runCli } from "./run-cli.ts";
  */
 
 // The same codes as the other commands (server/cli/main.ts).
-const EXIT = { ok: 0, invalid: 1, usage: 2, unreachable: 4 } as const;
 
 const USAGE = `Usage: scaleboard report create --from-spec FILE [options]
 
@@ -84,12 +83,6 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function exitCodeOf(error: unknown): number {
-  const code = (error as { exitCode?: unknown } | null)?.exitCode;
-  if (typeof code === "number") return code;
-  if (error instanceof TRPCClientError && !error.data) return EXIT.unreachable;
-  return EXIT.invalid;
-}
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;

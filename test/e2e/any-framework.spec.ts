@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { eventFile, fileVersionEvent, simpleValue, summaryEvent } from "../fixtures/imports/tfevents-writer.ts";
-import { applyOnE2eServer, browserErrorLog, trpc } from "./support.ts";
+import { applyOnE2eServer, failOnBrowserErrors, trpc } from "./support.ts";
 
 /**
  * Runs trained anywhere compare like built-in ones: one logged by the README's Python snippet
@@ -16,14 +16,7 @@ import { applyOnE2eServer, browserErrorLog, trpc } from "./support.ts";
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const PROJECT = "Scaling laws";
 
-const browser = browserErrorLog();
-test.beforeEach(({ page }) => {
-  browser.clear();
-  browser.watch(page);
-});
-test.afterEach(() => {
-  expect(browser.errors, "the browser reported errors").toEqual([]);
-});
+failOnBrowserErrors();
 
 function run(command: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import superjson from "superjson";
 import YAML from "yaml";
-import { applyOnE2eServer, browserErrorLog } from "./support.ts";
+import { applyOnE2eServer, failOnBrowserErrors } from "./support.ts";
 
 /**
  * The dashboard against the local single-user server and its worker: a sweep applied with the
@@ -16,16 +16,7 @@ import { applyOnE2eServer, browserErrorLog } from "./support.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-const browser = browserErrorLog();
-
-test.beforeEach(({ page }) => {
-  browser.clear();
-  browser.watch(page);
-});
-
-test.afterEach(() => {
-  expect(browser.errors, "the browser reported errors").toEqual([]);
-});
+failOnBrowserErrors();
 
 /**
  * The shipped example (examples/mlp-width-scaling.yaml), shrunk to fit two CI cores: its panels and

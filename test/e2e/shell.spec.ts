@@ -1,6 +1,6 @@
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-import { browserErrorLog } from "./support.ts";
+import { failOnBrowserErrors } from "./support.ts";
 
 /**
  * The app shell in a real browser, against a fresh install started by `npm start`
@@ -9,16 +9,7 @@ import { browserErrorLog } from "./support.ts";
 
 // Any console error or uncaught exception fails the test: a missing favicon (404), a hydration
 // mismatch or a failed tRPC call all surface here first.
-const browser = browserErrorLog();
-
-test.beforeEach(({ page }) => {
-  browser.clear();
-  browser.watch(page);
-});
-
-test.afterEach(() => {
-  expect(browser.errors, "the browser reported errors").toEqual([]);
-});
+failOnBrowserErrors();
 
 /** Clicks are lost until React has hydrated the button, so retry until the click takes effect. */
 async function toggleTheme(page: Page, expectDark: boolean) {

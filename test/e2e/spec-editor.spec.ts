@@ -1,6 +1,6 @@
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-import { browserErrorLog } from "./support.ts";
+import { failOnBrowserErrors } from "./support.ts";
 
 /**
  * The spec editor in a real browser against the local single-user server (auth off, the local
@@ -8,16 +8,7 @@ import { browserErrorLog } from "./support.ts";
  * history with its diff once a second version is applied.
  */
 
-const browser = browserErrorLog();
-
-test.beforeEach(({ page }) => {
-  browser.clear();
-  browser.watch(page);
-});
-
-test.afterEach(() => {
-  expect(browser.errors, "the browser reported errors").toEqual([]);
-});
+const browser = failOnBrowserErrors();
 
 // Two widths of a tiny MLP, 20 steps each: cheap for the worker that picks them up.
 const GOOD_SPEC = `project: Editor e2e

@@ -1,15 +1,26 @@
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import superjson from "superjson";
-
-const ROOT = path.resolve(import.meta.dirname, "../..");
+import { runScaleboard, type CliResult } from "../helpers/run-cli.ts";
 
 /**
  * Collects every console error and uncaught exception of a page: a missing favicon (404), a hydration
  * mismatch or a failed tRPC call all surface here first. Call `watch(page)` for each page (beforeEach).
  */
+/** A browser error log whose every test must end with no error (registers the hooks in the calling spec file). */
+export function failOnBrowserErrors() {
+  const log = browserErrorLog();
+  test.beforeEach(({ page }) => {
+    log.clear();
+    log.watch(page);
+  });
+  test.afterEach(() => {
+    expect(log.errors, "the browser reported errors").toEqual([]);
+  });
+  return log;
+}
+
 export function browserErrorLog() {
   const errors: string[] = [];
   return {
@@ -27,20 +38,9 @@ export function browserErrorLog() {
 }
 
 /** `scaleboard apply FILE --yes --team ID` straight on the main e2e server's embedded database. */
-export function applyOnE2eServer(file: string, teamId: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export function applyOnE2eServer(file: string, teamId: string): Promise<CliResult> {
   const { url } = JSON.parse(readFileSync(path.join(process.env.E2E_DATA_DIR!, "postgres.json"), "utf8")) as { url: string };
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["bin/scaleboard.js", "apply", file, "--yes", "--team", teamId], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: url, FORCE_COLOR: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runScaleboard(["apply", file, "--yes", "--team", teamId], { DATABASE_URL: url, FORCE_COLOR: "0" });
 }
 
 /** A tRPC call over HTTP as the page would make it (same origin, superjson); fails the test on any error. */
