@@ -16,12 +16,16 @@ export default async function ComparePage({ searchParams }: { searchParams: Prom
   const query = await searchParams;
   const params = { get: (key: string) => [query[key]].flat()[0] ?? null };
   const request = compareSeriesRequest(params);
-  // The runs' rows and metric names stream with the page (not awaited): names are there when the curves draw.
+  // The runs' rows and metric names come with the page, so names are there when the curves draw. Awaited
+  // (two quick queries): a prefetch still pending at render hydrates as "loading" on the client while the
+  // server's HTML may already show the rows, a hydration mismatch.
   if (request) {
     const runIds = [...new Set(readList(params, "runs"))].slice(0, 500);
     const queryClient = getQueryClient();
-    void queryClient.prefetchQuery(trpc.runsTable.list.queryOptions({ filter: { runIds }, limit: 500 }));
-    void queryClient.prefetchQuery(trpc.metrics.keys.queryOptions({ runIds: runIds.slice(0, 200) }));
+    await Promise.all([
+      queryClient.prefetchQuery(trpc.runsTable.list.queryOptions({ filter: { runIds }, limit: 500 })),
+      queryClient.prefetchQuery(trpc.metrics.keys.queryOptions({ runIds: runIds.slice(0, 200) })),
+    ]);
   }
   // A <link> element, not react-dom's preload(): Next drops a server component's late preload hints.
   return (
