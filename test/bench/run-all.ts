@@ -5,8 +5,8 @@
  * that fails, times out or leaves a field out gives a "not measured" row with the reason.
  *
  * Run: npm run bench [-- --quick | --full] [--scale S] [--only train,ingest] [--from DIR] [--timeout MIN]
- *   (default)  fits in about 15 minutes on 2 cores: train, ingest and worker at full size, the dashboard
- *              bench with --quick (100 compared runs x 10,000 points instead of 100,000)
+ *   (default)  every bench at full size: about 8-10 minutes on 2 quiet cores (5 minutes of it before the
+ *              dashboard's seeding of 10 million points); on a loaded machine use --scale
  *   --quick    every bench at its quick size (about 5-8 minutes): a smoke test of the figures
  *   --full     every bench at full size (the dashboard's seeding alone takes 5+ minutes)
  *   --scale S  data sizes times S (0 < S <= 1): the dashboard's --scale, the ingest points
@@ -64,7 +64,7 @@ function planFor(bench: Bench, mode: Mode, scale: number | null): { flags: strin
     }
     case "dashboard": {
       if (scale !== null) return { flags: ["--scale", String(scale), ...(mode === "quick" ? ["--reps", "3"] : [])], sizes: scale < 1 ? `compared runs' points x ${scale}` : "full" };
-      return mode === "full" ? { flags: [], sizes: "full" } : { flags: ["--quick"], sizes: "quick: compared runs x 10,000 points instead of 100,000, 3 reps" };
+      return mode === "quick" ? { flags: ["--quick"], sizes: "quick: compared runs x 10,000 points instead of 100,000, 3 reps" } : { flags: [], sizes: "full" };
     }
     case "worker":
       return mode === "quick" ? { flags: ["--runs", "4"], sizes: "4 runs per slot count instead of 8" } : { flags: [], sizes: "full" };
