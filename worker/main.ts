@@ -5,6 +5,7 @@ import { EnvError, parseEnv } from "../server/env.ts";
 import { connectToDatabase } from "./database-source.ts";
 import { runBuiltin, type SlotContext } from "./run-builtin.ts";
 import { runCommand } from "./run-command.ts";
+import { startTrainingProcesses } from "./training-pool.ts";
 import { HEARTBEAT_SECONDS, RunSession } from "./run-session.ts";
 import type { ClaimedRun, RunSource } from "./run-store.ts";
 import { connectToServer, WorkerApiError } from "./server-source.ts";
@@ -92,6 +93,7 @@ async function main() {
     }
   };
 
+  startTrainingProcesses(gpus ?? Array.from({ length: slots }, () => null));
   await source.startClaiming(slots, name, async (run) => {
     const work = handle(run);
     active.add(work);

@@ -1,18 +1,19 @@
-import { fork } from "node:child_process";
 import os from "node:os";
-import path from "node:path";
 import { CheckpointError } from "../server/domain/checkpoint/save-checkpoint.ts";
 import type { RunStore } from "./run-store.ts";
 import type { RunSession } from "./run-session.ts";
 import type { ChildMessage, ParentMessage } from "./train-process.ts";
+import { acquireTrainingProcess, releaseTrainingProcess } from "./training-pool.ts";
 import type { BackendPreference } from "./training/backend.ts";
 
 export type SlotContext = { store: RunStore; gpu: number | null; checkpointEvery: { steps?: number; seconds?: number } };
 export type AttemptEnd = "finished" | "released" | "fenced";
 
-const TRAIN_PROCESS = path.join(import.meta.dirname, "train-process.ts");
-
-/** Trains a builtin run in a child process, resuming from its checkpoint, until it ends, is canceled or the worker stops. */
+/**
+ * Trains a builtin run in a training child process, resuming from its checkpoint, until it ends, is
+ * canceled or the worker stops. The child is reused for the slot's next run when this one ends cleanly;
+ * a child that was killed (fenced, checkpoint storage refused) or crashed is replaced by a fresh one.
+ */
 export async function runBuiltin(session: RunSession, slot: SlotContext, shutdown: AbortSignal): Promise<AttemptEnd> {
   const { run } = session;
   let resume: Uint8Array | null = null;
@@ -20,36 +21,27 @@ export async function runBuiltin(session: RunSession, slot: SlotContext, shutdow
     resume = await slot.store.loadCheckpoint(run);
     session.log("system", `resuming from the checkpoint at step ${run.checkpoint.step} (attempt ${run.attempt})`);
   }
-  const child = fork(TRAIN_PROCESS, [], {
-    execArgv: ["--import", import.meta.resolve("tsx")],
-    serialization: "advanced",
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
-    env: { ...process.env, ...(slot.gpu !== null ? { CUDA_VISIBLE_DEVICES: String(slot.gpu) } : {}) },
-  });
+  const preference = (run.backendPreference as BackendPreference | null) ?? "auto";
+  const child = acquireTrainingProcess(slot.gpu, preference);
   const tail: string[] = [];
-  const capture = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
-    for (const line of chunk.toString().split("\n").filter(Boolean)) {
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-      session.log(stream, line);
-    }
-  };
-  child.stdout?.on("data", capture("stdout"));
-  child.stderr?.on("data", capture("stderr"));
+  // Messages name the attempt, so a late stop never reaches the child's next run.
+  const attempt = `${run.id}/${run.attempt}`;
+  let current = true;
   const send = (message: ParentMessage) => {
-    if (child.connected) child.send(message);
+    if (current) child.send(message);
   };
   let stopReason: "cancel" | "shutdown" | null = null;
   const stop = (reason: "cancel" | "shutdown") => {
     if (stopReason) return;
     stopReason = reason;
-    send({ type: "stop", reason });
+    send({ type: "stop", attempt, reason });
   };
   // The worker may have begun stopping while this run was being claimed.
+  const onShutdown = () => stop("shutdown");
   if (shutdown.aborted) stop("shutdown");
-  else shutdown.addEventListener("abort", () => stop("shutdown"), { once: true });
+  else shutdown.addEventListener("abort", onShutdown, { once: true });
   session.start();
-  session.setHandlers({ onCancel: () => stop("cancel"), onFenced: () => child.kill("SIGKILL") });
+  session.setHandlers({ onCancel: () => stop("cancel"), onFenced: () => current && child.kill() });
 
   let backend: { name: string; tfjsVersion: string } | null = null;
   let checkpointFailure: string | null = null;
@@ -59,13 +51,14 @@ export async function runBuiltin(session: RunSession, slot: SlotContext, shutdow
     const settle = (end: AttemptEnd) => {
       if (!settled) resolve(end);
       settled = true;
+      shutdown.removeEventListener("abort", onShutdown);
     };
     // The end could not be recorded (the database is down): the run goes stale and resumes from its checkpoint.
     const unrecorded = (error: unknown) => {
       console.error(`worker: run ${run.id}: cannot record how the attempt ended: ${error instanceof Error ? error.message : String(error)}`);
       settle("fenced");
     };
-    child.on("message", (message: ChildMessage) => {
+    const onMessage = (message: ChildMessage) => {
       queue = queue.then(async () => {
         switch (message.type) {
           case "backend":
@@ -88,7 +81,7 @@ export async function runBuiltin(session: RunSession, slot: SlotContext, shutdow
               // Storage that refuses checkpoints fails the run; a database that is restarting only loses this one.
               if (!(error instanceof CheckpointError)) break;
               checkpointFailure = error.message;
-              child.kill("SIGKILL");
+              child.kill();
             }
             break;
           case "result": {
@@ -122,10 +115,16 @@ export async function runBuiltin(session: RunSession, slot: SlotContext, shutdow
             await session.finish({ status: "failed", error: message.message, backend: backend?.name ?? null });
             settle("finished");
             break;
+          case "idle":
+            // The child is done with this run: the slot's next run can use it if it freed all its tensors.
+            current = false;
+            if (settled && !checkpointFailure && session.owned && message.tensors <= message.baselineTensors) releaseTrainingProcess(slot.gpu, preference, child);
+            else child.kill();
+            break;
         }
       }).catch(unrecorded);
-    });
-    child.on("exit", (code, signal) => {
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
       void queue.then(async () => {
         if (settled) return;
         if (!session.owned) return settle("fenced");
@@ -134,12 +133,19 @@ export async function runBuiltin(session: RunSession, slot: SlotContext, shutdow
         await session.finish({ status: "failed", error: reason, backend: backend?.name ?? null });
         settle("finished");
       }).catch(unrecorded);
-    });
+    };
+    const onOutput = (stream: "stdout" | "stderr", line: string) => {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      session.log(stream, line);
+    };
+    child.attach({ onOutput, onMessage, onExit });
   });
   send({
     type: "start",
+    attempt,
     config: run.config,
-    backend: (run.backendPreference as BackendPreference | null) ?? "auto",
+    backend: preference,
     resume,
     checkpointEvery: slot.checkpointEvery,
   });

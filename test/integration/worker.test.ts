@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { fork, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -7,7 +7,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } fr
 import { createCaller } from "../../server/api/root.ts";
 import { createTRPCContext } from "../../server/api/trpc.ts";
 import { cancelRuns } from "../../server/domain/run/cancel-runs.ts";
+import type { CellConfig } from "../../server/domain/spec/spec-schema.ts";
 import type { RunStatus } from "../../server/generated/prisma/enums.ts";
+import type { ChildMessage, ParentMessage } from "../../worker/train-process.ts";
 import { startProducerQueue, type RunQueue } from "../../server/queue/boss.ts";
 import { createTeamWith, createUser, userActor } from "../helpers/actors.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
@@ -264,6 +266,46 @@ describe("worker processes", () => {
       expect(succeeded).toMatchObject({ status: "succeeded", workerName: "dir-bad", error: null });
     } finally {
       await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it("trains run after run in one training process, resuming from a checkpoint, with no tensors left over in between", { timeout: 60_000 }, async () => {
+    const {
+      runIds: [runId],
+    } = await apply(tinySpec("reuse", { steps: 200 }));
+    const { config } = await database.db.run.findUniqueOrThrow({ where: { id: runId! } });
+    const child = fork(path.join(import.meta.dirname, "../../worker/train-process.ts"), [], { execArgv: ["--import", import.meta.resolve("tsx")], serialization: "advanced", stdio: ["ignore", "ignore", "inherit", "ipc"] });
+    try {
+      const train = (attempt: string, resume: Uint8Array | null) =>
+        new Promise<{ result: Extract<ChildMessage, { type: "result" }>["result"]; checkpoints: Uint8Array[]; idle: Extract<ChildMessage, { type: "idle" }> }>((resolve, reject) => {
+          const checkpoints: Uint8Array[] = [];
+          let result: Extract<ChildMessage, { type: "result" }>["result"] | null = null;
+          const onMessage = (message: ChildMessage) => {
+            if (message.type === "checkpoint") checkpoints.push(message.data);
+            if (message.type === "result") result = message.result;
+            if (message.type === "error") reject(new Error(message.message));
+            if (message.type !== "idle") return;
+            child.off("message", onMessage);
+            if (result) resolve({ result, checkpoints, idle: message });
+            else reject(new Error("idle before a result"));
+          };
+          child.on("message", onMessage);
+          child.once("exit", (code) => reject(new Error(`the training process exited (code ${code})`)));
+          const start: ParentMessage = { type: "start", attempt, config: config as CellConfig, backend: "wasm", resume, checkpointEvery: { steps: 100 } };
+          child.send(start);
+        });
+      const first = await train("first", null);
+      expect(first.result).toMatchObject({ status: "succeeded", summary: { steps: 200 } });
+      expect(first.idle.tensors).toBe(first.idle.baselineTensors);
+      // The same process trains the next run, here resuming from the first run's checkpoint at step 100.
+      const second = await train("second", first.checkpoints[0]!);
+      expect(second.result).toMatchObject({ status: "succeeded", summary: { steps: 200 } });
+      // Resumed in a process that trained before, it ends where the uninterrupted run did.
+      expect(second.result.summary.finalTrainLoss).toBeCloseTo(first.result.summary.finalTrainLoss!, 5);
+      expect(second.idle.tensors).toBe(second.idle.baselineTensors);
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill("SIGKILL");
     }
   });
 

@@ -192,7 +192,11 @@ export async function trainCell(
   let bestValLoss: number | null = null;
   if (hooks.resumeFrom) {
     const state = hooks.resumeFrom;
-    state.variables.forEach((saved, index) => model.variables[index]!.assign(tf.tensor(saved.values, saved.shape)));
+    state.variables.forEach((saved, index) => {
+      const value = tf.tensor(saved.values, saved.shape);
+      model.variables[index]!.assign(value);
+      value.dispose();
+    });
     if (state.optimizer.length) {
       // Optimizer slots are named after their variable; the saved names belong to the old model instance.
       const renamed = new Map(state.variables.map((saved, index) => [saved.name, model.variables[index]!.name]));
@@ -200,7 +204,10 @@ export async function trainCell(
         for (const [from, to] of renamed) if (name.startsWith(`${from}/`) || name === from) return to + name.slice(from.length);
         return name;
       };
-      await optimizer.setWeights(state.optimizer.map((saved) => ({ name: rename(saved.name), tensor: tf.tensor(saved.values, saved.shape) })));
+      const weights = state.optimizer.map((saved) => ({ name: rename(saved.name), tensor: tf.tensor(saved.values, saved.shape) }));
+      await optimizer.setWeights(weights);
+      // The optimizer made its own variables from these (a worker's training process trains run after run).
+      weights.forEach((weight) => weight.tensor.dispose());
     }
     step = state.step;
     elapsedBefore = state.elapsedSeconds;
@@ -222,7 +229,12 @@ export async function trainCell(
     bestValLoss,
     variables: model.variables.map((variable) => ({ name: variable.name, shape: variable.shape, values: variable.dataSync() as Float32Array })),
     optimizer: await Promise.all(
-      (await optimizer.getWeights()).map(async (weight) => ({ name: weight.name, shape: weight.tensor.shape, values: (await weight.tensor.data()) as Float32Array })),
+      (await optimizer.getWeights()).map(async (weight) => {
+        const values = (await weight.tensor.data()) as Float32Array;
+        // Slots are the optimizer's own variables; the step count comes as a new scalar, freed here.
+        if (!(weight.tensor instanceof tf.Variable)) weight.tensor.dispose();
+        return { name: weight.name, shape: weight.tensor.shape, values };
+      }),
     ),
   });
 
