@@ -117,6 +117,17 @@ function processTreeCpuSeconds(pid: number): { own: number; children: number } |
   }
 }
 
+/**
+ * CPU seconds of a process and everything below it: its own, its reaped children's, and (recursively) its
+ * live children's. Workers keep their training processes alive between runs, so these are still running.
+ */
+function treeCpuSeconds(pid: number): { own: number; total: number } | null {
+  const cpu = processTreeCpuSeconds(pid);
+  if (cpu === null) return null;
+  const live = childrenOf(pid).reduce((sum, child) => sum + (treeCpuSeconds(child)?.total ?? 0), 0);
+  return { own: cpu.own, total: cpu.own + cpu.children + live };
+}
+
 function childrenOf(pid: number): number[] {
   try {
     return readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number));
@@ -264,21 +275,20 @@ async function main() {
       const busy = await worker(`bench-slots-${slots}`, slots, { SCALEBOARD_CHECKPOINT_STEPS: "" });
       // The worker runs in a session of its own (startWorker detaches it): one autogroup with its training processes.
       if (args.autogroupNice !== null) setAutogroupNice(busy.pid, args.autogroupNice);
-      const cpuBefore = processTreeCpuSeconds(busy.pid);
+      const cpuBefore = treeCpuSeconds(busy.pid);
       const machineBefore = machineBusySeconds();
       const { runIds, appliedAt } = await apply(heavySpec(`throughput-slots-${slots}`, args.runs));
       await allFinished(runIds, 15 * 60_000);
       const finishedAt = Date.now();
-      // A finished training process is counted in the worker's cutime once the worker has reaped it.
-      await waitFor("the training processes to exit", async () => childrenOf(busy.pid).length === 0, { timeoutMs: 5_000, intervalMs: 20 }).catch(() => undefined);
-      const cpuAfter = processTreeCpuSeconds(busy.pid);
+      // Live training processes (kept between runs) and reaped ones alike.
+      const cpuAfter = treeCpuSeconds(busy.pid);
       const machineSeconds = machineBusySeconds() - machineBefore;
       const phaseSeconds = (finishedAt - appliedAt) / 1000;
       const runs = await database.run.findMany({ where: { id: { in: runIds } }, select: { status: true, wallClockSeconds: true, startedAt: true, finishedAt: true } });
       const last = Math.max(...runs.map((run) => run.finishedAt?.getTime() ?? finishedAt));
       const wallSeconds = seconds(last - appliedAt);
       const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
-      const workerCpuSeconds = cpuBefore === null || cpuAfter === null ? null : cpuAfter.own + cpuAfter.children - cpuBefore.own - cpuBefore.children;
+      const workerCpuSeconds = cpuBefore === null || cpuAfter === null ? null : cpuAfter.total - cpuBefore.total;
       throughput.push({
         slots,
         runs: runIds.length,
