@@ -20,7 +20,8 @@ failOnBrowserErrors();
 
 /**
  * The shipped example (examples/mlp-width-scaling.yaml), shrunk to fit two CI cores: its panels and
- * metric as they are; a wide teacher, little noise and 400 steps so that wider students do reach a
+ * metric as they are; a wide teacher, little noise and 400 steps of 1,024 samples (a few seconds a run, long enough to be seen
+ * running) so that wider students do reach a
  * lower loss and the fit is a real one; the given widths, two seeds each.
  */
 function sweep(widths: number[]): string {
@@ -32,7 +33,7 @@ function sweep(widths: number[]): string {
     description: "The width example, shrunk for the dashboard browser test.",
     dataset: { ...example.dataset, hidden: 128, samples: 4096, noise: 0.01 },
     model: { ...example.model, depth: 1, width: 16 },
-    training: { ...example.training, schedule: undefined, batchSize: 64, budget: { steps: 400 }, evalEvery: 20, logEvery: 5 },
+    training: { ...example.training, schedule: undefined, batchSize: 1024, budget: { steps: 400 }, evalEvery: 20, logEvery: 5 },
     sweep: { parameters: { "model.width": widths }, seeds: 2 },
   });
 }
@@ -85,7 +86,10 @@ test("a sweep runs live on its experiment page; compare re-queries on zoom and f
     const second = await apply(spec, teamId);
     expect(second.stdout).toContain("Applied: 4 new run(s) queued");
     await expect(rows).toHaveCount(6, { timeout: 30_000 });
-    await expect(page.locator('[data-testid="run-row"][data-status="running"]').first()).toBeVisible({ timeout: 30_000 });
+    // Runs this small can finish within a second: the observer, not a poll, is what sees them running.
+    await expect
+      .poll(() => page.evaluate(() => [...(window as unknown as { statusesSeen: Set<string> }).statusesSeen].some((entry) => entry.endsWith(":running"))), { timeout: 30_000 })
+      .toBe(true);
     await page.screenshot({ path: testInfo.outputPath("dashboard-experiment-running.png"), fullPage: true });
     await expect(page.locator('[data-testid="run-row"][data-status="succeeded"]')).toHaveCount(6, { timeout: 120_000 });
     await expect(page.getByTestId("count-succeeded")).toHaveText("6 succeeded");
