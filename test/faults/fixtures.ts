@@ -13,15 +13,16 @@ import { waitFor } from "../helpers/worker-process.ts";
 export const FINISHED: RunStatus[] = ["succeeded", "failed", "canceled", "diverged"];
 
 /** A tiny teacher-regression MLP spec that trains in a few seconds; `extra` is appended YAML. */
-export function tinySpec(experiment: string, options: { steps: number; extra?: string }): string {
+export function tinySpec(experiment: string, options: { steps: number; extra?: string; batchSize?: number }): string {
+  const batchSize = options.batchSize ?? 32;
   return `
 project: Faults
 experiment: ${experiment}
-dataset: { kind: teacher, inputs: 4, hidden: 8, samples: 256 }
+dataset: { kind: teacher, inputs: 4, hidden: 8, samples: ${Math.max(256, batchSize * 4)} }
 model: { family: mlp, width: 8, depth: 1 }
 training:
   optimizer: { kind: adam, lr: 0.01 }
-  batchSize: 32
+  batchSize: ${batchSize}
   budget: { steps: ${options.steps} }
   evalEvery: 1000
   logEvery: 10

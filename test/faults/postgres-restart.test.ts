@@ -65,7 +65,9 @@ describe("PostgreSQL restart under load", () => {
     onTestFailed(() => console.error([...workers.map((worker) => `--- ${worker.name}\n${worker.output()}`), `--- api\n${api?.output()}`].join("\n")));
     await Promise.all(workers.map((worker) => worker.ready));
 
-    const runIds = await queueRuns(tinySpec("pg-restart", { steps: STEPS, extra: "sweep: { seeds: 2 }" }));
+    // Batches of 512: runs of several seconds, so that both are still training when PostgreSQL restarts
+    // (workers keep their training processes warm; tiny batches finish in well under a second).
+    const runIds = await queueRuns(tinySpec("pg-restart", { steps: STEPS, batchSize: 512, extra: "sweep: { seeds: 2 }" }));
     expect(runIds).toHaveLength(2);
     let recovered: () => void = () => undefined;
     const until = new Promise<void>((resolve) => (recovered = resolve));
