@@ -43,10 +43,11 @@ describe("a worker stopped with SIGSTOP past the stale interval", () => {
     workers.push(frozen);
     onTestFailed(() => console.error(workers.map((worker) => `--- ${worker.name}\n${worker.output()}`).join("\n")));
     await frozen.ready;
-    const [runId] = await applySpec(database.db, producer.queue, editorId, teamId, tinySpec("sigstop", { steps: STEPS }));
+    const [runId] = await applySpec(database.db, producer.queue, editorId, teamId, tinySpec("sigstop", { steps: STEPS, batchSize: 512 }));
     const run = () => database.db.run.findUniqueOrThrow({ where: { id: runId! }, select: { status: true, attempt: true, workerName: true, step: true } });
 
-    // Freeze the worker and its training child once the run has a checkpoint to resume from.
+    // Freeze the worker and its training child once the run has a checkpoint to resume from (batches of
+    // 512 keep the run training for seconds: warm training processes finish tiny batches in well under one).
     await waitFor("a checkpoint", async () => (await database.db.checkpoint.count({ where: { runId: runId!, attempt: 1 } })) > 0, { timeoutMs: 60_000, intervalMs: 100 });
     stopGroup(frozen, "SIGSTOP");
     const frozenAt = (await run()).step ?? 0;
