@@ -1,10 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { Db } from "../../server/db.ts";
-import { handleV1 } from "../../server/http/v1.ts";
 import type { RunQueue } from "../../server/queue/boss.ts";
+import { startV1Server } from "./v1-server.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -125,28 +123,6 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
  * the same handler the Next.js route calls, with the test's producer queue for requeues.
  */
 export async function startWorkerApiServer(db: Db, queue: RunQueue): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = http.createServer((incoming, outgoing) => {
-    const chunks: Buffer[] = [];
-    incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
-    incoming.on("end", async () => {
-      const url = new URL(incoming.url ?? "/", "http://localhost");
-      const headers = new Headers();
-      for (const [name, value] of Object.entries(incoming.headers)) if (typeof value === "string") headers.set(name, value);
-      const hasBody = incoming.method !== "GET" && incoming.method !== "HEAD";
-      const request = new Request(url, { method: incoming.method, headers, body: hasBody ? Buffer.concat(chunks) : undefined });
-      const response = await handleV1(db, request, url.pathname.replace(/^\/api\/v1\/?/, "").split("/").filter(Boolean), { queue: async () => queue });
-      outgoing.writeHead(response.status, Object.fromEntries(response.headers));
-      outgoing.end(Buffer.from(await response.arrayBuffer()));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const server = await startV1Server(db, { queue: async () => queue });
+  return { url: server.url.replace(/\/api\/v1$/, ""), close: server.close };
 }

@@ -319,7 +319,8 @@ describe("worker processes", () => {
     expect(finished!.error).toMatch(/at step \d+/);
   });
 
-  it.skipIf(!hasPython)("runs a command runner cell and stores its JSON-lines metrics", { timeout: 60_000 }, async () => {
+  it("runs a command runner cell and stores its JSON-lines metrics", { timeout: 60_000 }, async () => {
+    expect(hasPython, "python3 must be installed: the command runner runs a Python script").toBe(true);
     worker("command-a");
     const runner = `runner: { kind: command, argv: ["python3", "scripts/train_tiny.py", "--width", "{{model.width}}", "--seed", "{{training.seed}}", "--steps", "50"] }`;
     const {
