@@ -12,7 +12,9 @@ import { defineConfig } from "@playwright/test";
 
 // Playwright cannot download a browser here; it drives the system Chromium (see scripts/check-chromium.mjs).
 function chromiumPath(): string {
-  const candidates = process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
+  const candidates = process.env.CHROMIUM_PATH
+    ? [process.env.CHROMIUM_PATH]
+    : ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);
@@ -21,7 +23,9 @@ function chromiumPath(): string {
       // try the next one
     }
   }
-  throw new Error(`No Chromium found at ${candidates.join(", ")}: run \`sudo apt-get install -y chromium\` or set CHROMIUM_PATH.`);
+  throw new Error(
+    `No Chromium found at ${candidates.join(", ")}: run \`sudo apt-get install -y chromium\` or set CHROMIUM_PATH.`,
+  );
 }
 
 // The config is evaluated again in each test worker. The first evaluation (the runner) picks the
@@ -97,6 +101,8 @@ export default defineConfig({
         SCALEBOARD_AUTH: "",
         HOST: "",
         SCALEBOARD_WORKERS: "",
+        // The e2e tests run command specs on this server's own worker: its operator (this file) allows them.
+        SCALEBOARD_ALLOW_COMMANDS: "1",
         NEXT_TELEMETRY_DISABLED: "1",
       },
       timeout: 180_000,

@@ -1,6 +1,9 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // The `~/` alias for the repository root (tsconfig.json `paths`), for app/ modules the unit tests import.
+  resolve: { alias: { "~": fileURLToPath(new URL(".", import.meta.url)) } },
   test: {
     projects: [
       {
@@ -34,6 +37,19 @@ export default defineConfig({
           fileParallelism: false,
           // Real processes racing real timers on shared 2-core machines: one retry, which vitest reports.
           retry: 1,
+        },
+      },
+      {
+        test: {
+          // Attacks against real servers started as `npm start` starts them, sign-in on (`npm run test:security`).
+          name: "security",
+          include: ["test/security/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/security/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 240_000,
+          // Each file starts its own server; one at a time keeps memory and timing measurements honest.
+          fileParallelism: false,
         },
       },
     ],

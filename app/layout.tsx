@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import type { ReactNode } from "react";
-import { AppShell } from "./_components/app-shell.tsx";
+import { env } from "~/server/env.ts";
+import { AppShell } from "./_features/shell/app-shell.tsx";
 import { TRPCReactProvider } from "./_trpc/react.tsx";
 import "./globals.css";
 
@@ -16,10 +17,11 @@ export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en" suppressHydrationWarning>
       <head>
+        {/* biome-ignore lint/security/noDangerouslySetInnerHtml: a constant script written here, no user input; it must run inline before first paint. */}
         <script dangerouslySetInnerHTML={{ __html: themeScript }} />
       </head>
       <body className="min-h-screen bg-slate-50 font-sans text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
-        <TRPCReactProvider>
+        <TRPCReactProvider logErrors={env().NODE_ENV === "development"}>
           <AppShell>{children}</AppShell>
         </TRPCReactProvider>
       </body>

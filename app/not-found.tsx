@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { EmptyState } from "./_components/empty-state.tsx";
+import { EmptyState } from "./_ui/empty-state.tsx";
 
 export const metadata = { title: "Not found" };
 

@@ -1,8 +1,8 @@
 import Link from "next/link";
 import { redirect } from "next/navigation";
-import { CreateTeamForm } from "./_components/create-team-form.tsx";
-import { EmptyState } from "./_components/empty-state.tsx";
-import { ProjectList } from "./_components/project-list.tsx";
+import { CreateTeamForm } from "./_features/team/create-team-form.tsx";
+import { EmptyState } from "./_ui/empty-state.tsx";
+import { ProjectList } from "./_features/runs/project-list.tsx";
 import { getViewer } from "./_lib/viewer.ts";
 import { HydrateClient, getQueryClient, trpc } from "./_trpc/server.tsx";
 
@@ -35,7 +35,10 @@ export default async function HomePage() {
             {viewer.activeTeam.name}: each project groups experiments, a spec with its sweep and the runs it queued.
           </p>
         </div>
-        <Link href="/editor" className="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500">
+        <Link
+          href="/editor"
+          className="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500"
+        >
           New experiment
         </Link>
       </div>

@@ -35,7 +35,13 @@ const baseUrl = process.env.DRAFT_DATABASE_URL ?? "postgres://postgres@127.0.0.1
 
 // Load the engine without Node's experimental Wasm ES-module support.
 let panicMessage = "";
-Object.assign(globalThis, { PRISMA_WASM_PANIC_REGISTRY: { set_message: (m: string) => void (panicMessage = m) } });
+Object.assign(globalThis, {
+  PRISMA_WASM_PANIC_REGISTRY: {
+    set_message: (m: string) => {
+      panicMessage = m;
+    },
+  },
+});
 const wasmFile = new URL("schema_engine_bg.wasm", import.meta.resolve("@prisma/schema-engine-wasm"));
 const wasm = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasmFile)), {
   "./schema_engine_bg.js": wasmBindings,
@@ -105,7 +111,9 @@ if (sql === null) {
   console.log(args.check ? "No schema changes: prisma/migrations matches prisma/schema.prisma" : "No schema changes");
 } else if (args.check) {
   process.stdout.write(sql);
-  console.error("Drift: prisma/schema.prisma differs from prisma/migrations (SQL above). Run npm run db:draft -- --name <name>.");
+  console.error(
+    "Drift: prisma/schema.prisma differs from prisma/migrations (SQL above). Run npm run db:draft -- --name <name>.",
+  );
   process.exitCode = 1;
 } else {
   process.stdout.write(sql);

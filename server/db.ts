@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaClient } from "./generated/prisma/client.ts";
+import { PrismaClient, type Prisma } from "./generated/prisma/client.ts";
 import { env } from "./env.ts";
 
 export type Db = PrismaClient;
+/** What a domain step needs to read and write: the client, or a transaction of it (both satisfy it). */
+export type DbClient = Prisma.TransactionClient;
 
 const PREPARED_MARK = "/* prepared: ";
 
@@ -19,7 +21,12 @@ function preparedStatementName(query: { sql: string }): string {
 }
 
 export function createDb(databaseUrl: string): Db {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: 10 }, { statementNameGenerator: preparedStatementName }) });
+  return new PrismaClient({
+    adapter: new PrismaPg(
+      { connectionString: databaseUrl, max: 10 },
+      { statementNameGenerator: preparedStatementName },
+    ),
+  });
 }
 
 const globalForDb = globalThis as unknown as { scaleboardDb?: Db };

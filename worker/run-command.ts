@@ -1,13 +1,17 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import os from "node:os";
-import path from "node:path";
 import { createInterface } from "node:readline";
+import { resolveCommandFolder } from "../server/domain/datasets/resolve-command-folder.ts";
+import { DatasetPathError, workerDatasetAccess } from "../server/domain/datasets/resolve-dataset-path.ts";
+import { divergenceMessage, isDivergedLoss } from "../server/domain/run/run-divergence.ts";
+import { isStoredStep } from "../server/domain/run/run-step.ts";
 import { getPath } from "../server/domain/spec/config-paths.ts";
+import { environmentForChild } from "../server/env.ts";
 import type { AttemptEnd, SlotContext } from "./run-builtin.ts";
+import type { RunAsUser } from "./run-as.ts";
 import type { RunSession } from "./run-session.ts";
+import type { ClaimedRun } from "./run-store.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "..");
 const KILL_GRACE_MS = 5_000;
 
 /** `{{model.width}}` in an argument becomes the cell's value; the argv is run without a shell. */
@@ -20,46 +24,133 @@ export function substituteArgs(argv: string[], config: unknown): string[] {
   );
 }
 
-/** Working folder: absolute, or relative to SCALEBOARD_DATASETS_DIR, the worker's folder or examples/. */
-function resolveCwd(cwd: string | undefined): string {
-  if (!cwd) return path.join(ROOT, "examples");
-  if (path.isAbsolute(cwd)) return cwd;
-  const candidates = [process.env.SCALEBOARD_DATASETS_DIR, path.join(ROOT, "examples"), process.cwd()].filter((dir): dir is string => Boolean(dir)).map((dir) => path.resolve(dir, cwd));
-  return candidates.find((candidate) => existsSync(candidate)) ?? candidates[0]!;
+/** Outside JSON strings, Python's bare NaN, Infinity and -Infinity (json.dumps writes them), quoted so JSON.parse reads them. */
+function quoteNonFiniteLiterals(line: string): string {
+  let out = "";
+  let inString = false;
+  for (let index = 0; index < line.length; index++) {
+    const char = line[index]!;
+    if (inString) {
+      out += char;
+      if (char === "\\") out += line[++index] ?? "";
+      else if (char === '"') inString = false;
+      continue;
+    }
+    if (char === '"') inString = true;
+    const literal = /^-?(?:NaN|Infinity)(?=[\s,}\]]|$)/.exec(line.slice(index, index + 10));
+    if (literal) {
+      out += JSON.stringify(literal[0]);
+      index += literal[0].length - 1;
+    } else out += char;
+  }
+  return out;
 }
 
-/** A JSON line with a step and numbers is a batch of metrics: {"step": 10, "train/loss": 0.5}. */
+/** A metric value: a JSON number, or NaN or an infinity spelled as Python, JavaScript or C write them ("nan", "inf", "-Infinity"). */
+function metricValue(value: unknown): number | null {
+  if (typeof value === "number") return value;
+  if (typeof value !== "string") return null;
+  const spelled = value.trim().toLowerCase();
+  if (/^[+-]?nan$/.test(spelled)) return Number.NaN;
+  if (/^\+?inf(?:inity)?$/.test(spelled)) return Number.POSITIVE_INFINITY;
+  if (/^-inf(?:inity)?$/.test(spelled)) return Number.NEGATIVE_INFINITY;
+  return null;
+}
+
+/**
+ * A JSON line with a step and numbers is a batch of metrics: {"step": 10, "train/loss": 0.5}. Values
+ * may be NaN, Infinity or -Infinity, bare (Python's json.dumps) or quoted ("NaN", "inf"); other
+ * strings are not metrics. A step the database cannot store makes the line plain output.
+ */
 export function metricsFromLine(line: string): { step: number; values: [string, number][] } | null {
   if (!line.startsWith("{")) return null;
+  let parsed: Record<string, unknown>;
   try {
-    const parsed = JSON.parse(line) as Record<string, unknown>;
-    if (typeof parsed.step !== "number" || !Number.isInteger(parsed.step) || parsed.step < 0) return null;
-    const values = Object.entries(parsed).filter((entry): entry is [string, number] => entry[0] !== "step" && typeof entry[1] === "number");
-    return values.length ? { step: parsed.step, values } : null;
+    parsed = JSON.parse(line) as Record<string, unknown>;
   } catch {
-    return null;
+    if (!/NaN|Infinity/.test(line)) return null;
+    try {
+      parsed = JSON.parse(quoteNonFiniteLiterals(line)) as Record<string, unknown>;
+    } catch {
+      return null;
+    }
   }
+  if (typeof parsed !== "object" || parsed === null || !isStoredStep(parsed.step)) return null;
+  const values: [string, number][] = [];
+  for (const [key, raw] of Object.entries(parsed)) {
+    const value = key === "step" ? null : metricValue(raw);
+    if (value !== null) values.push([key, value]);
+  }
+  return values.length ? { step: parsed.step, values } : null;
 }
 
+/**
+ * Everything a command's process gets in its environment, and nothing else of the worker's: a
+ * PATH, HOME and LANG to run ordinary programs, the spec's `runner.env`, and the run's own
+ * variables (which the spec cannot override). Never DATABASE_URL, BETTER_AUTH_SECRET, the worker's
+ * own API key or anything else the worker was started with.
+ */
+export function commandEnvironment(input: {
+  run: ClaimedRun;
+  apiUrl: string | null;
+  runKey: string | null;
+  gpu: number | null;
+  runAs: RunAsUser | null;
+}): Record<string, string> {
+  const runner = input.run.config.runner;
+  // Operating-system basics passed through as they are; they are not Scaleboard settings.
+  const inherited = environmentForChild();
+  return {
+    PATH: inherited.PATH || "/usr/local/bin:/usr/bin:/bin",
+    HOME: input.runAs?.home ?? inherited.HOME ?? "/",
+    LANG: inherited.LANG || "C.UTF-8",
+    ...(runner.kind === "command" ? runner.env : {}),
+    SCALEBOARD_RUN_ID: input.run.id,
+    SCALEBOARD_CONFIG: JSON.stringify(input.run.config),
+    ...(input.apiUrl ? { SCALEBOARD_API_URL: input.apiUrl } : {}),
+    ...(input.runKey ? { SCALEBOARD_API_KEY: input.runKey } : {}),
+    ...(input.gpu !== null ? { CUDA_VISIBLE_DEVICES: String(input.gpu) } : {}),
+  };
+}
+
+/** How the operator lets this worker run commands: as whom (--run-as), when the worker is root. */
+export type CommandPolicy = { runAs: RunAsUser | null };
+
 /** Runs a `runner: command` cell: its stdout JSON lines become metrics, other output the run's log. */
-export async function runCommand(session: RunSession, slot: SlotContext, shutdown: AbortSignal): Promise<AttemptEnd> {
+export async function runCommand(
+  session: RunSession,
+  slot: SlotContext,
+  shutdown: AbortSignal,
+  policy: CommandPolicy,
+): Promise<AttemptEnd> {
   const { run } = session;
   const runner = run.config.runner;
   if (runner.kind !== "command") throw new Error("not a command run");
   const argv = substituteArgs(runner.argv, run.config);
+  // runner.cwd by the dataset roots' rule: refused or missing, the run fails saying so (nothing is started).
+  let cwd: string;
+  try {
+    cwd = resolveCommandFolder(runner.cwd, workerDatasetAccess().roots);
+  } catch (error) {
+    if (!(error instanceof DatasetPathError)) throw error;
+    await session.finish({ status: "failed", error: error.message, environment: { runner: "command", argv } });
+    return "finished";
+  }
   const apiUrl = slot.store.apiUrl;
   const runKey = apiUrl ? await slot.store.createRunKey(run) : null;
   const started = performance.now();
   const child = spawn(argv[0]!, argv.slice(1), {
-    cwd: resolveCwd(runner.cwd),
-    env: {
-      ...process.env,
-      ...runner.env,
-      SCALEBOARD_RUN_ID: run.id,
-      SCALEBOARD_CONFIG: JSON.stringify(run.config),
-      ...(apiUrl && runKey ? { SCALEBOARD_API_URL: apiUrl, SCALEBOARD_API_KEY: runKey.key } : {}),
-      ...(slot.gpu !== null ? { CUDA_VISIBLE_DEVICES: String(slot.gpu) } : {}),
-    },
+    cwd,
+    // Only what commandEnvironment lists (ProcessEnv's typing insists on NODE_ENV, which a child does not need).
+    env: commandEnvironment({
+      run,
+      apiUrl,
+      runKey: runKey?.key ?? null,
+      gpu: slot.gpu,
+      runAs: policy.runAs,
+    }) as NodeJS.ProcessEnv,
+    uid: policy.runAs?.uid,
+    gid: policy.runAs?.gid,
     stdio: ["ignore", "pipe", "pipe"],
   });
   session.log("system", `$ ${argv.map((arg) => (/[\s"'$`\\]/.test(arg) ? JSON.stringify(arg) : arg)).join(" ")}`);
@@ -69,6 +160,18 @@ export async function runCommand(session: RunSession, slot: SlotContext, shutdow
     tail.push(line);
     if (tail.length > 20) tail.shift();
   };
+  let stopReason: "cancel" | "shutdown" | "fenced" | "timeout" | "diverged" | null = null;
+  const terminate = (reason: "cancel" | "shutdown" | "fenced" | "timeout" | "diverged") => {
+    if (stopReason) return;
+    stopReason = reason;
+    child.kill("SIGTERM");
+    setTimeout(
+      () => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"),
+      KILL_GRACE_MS,
+    ).unref();
+  };
+  // The first non-finite training loss, as the built-in trainer judges it: the run ends diverged.
+  let divergence: string | null = null;
   createInterface({ input: child.stdout }).on("line", (line) => {
     const metrics = metricsFromLine(line.trim());
     if (metrics) {
@@ -76,6 +179,12 @@ export async function runCommand(session: RunSession, slot: SlotContext, shutdow
       lastStep = Math.max(lastStep, metrics.step);
       session.addPoints(metrics.values.map(([key, value]) => ({ key, step: metrics.step, value, wallTime })));
       session.setProgress({ step: metrics.step, wallClockSeconds: (performance.now() - started) / 1000 });
+      const diverged = metrics.values.find(([key, value]) => isDivergedLoss(key, value));
+      if (diverged && divergence === null) {
+        divergence = divergenceMessage(diverged[1], metrics.step);
+        session.log("system", `${divergence}: stopping the command`);
+        terminate("diverged");
+      }
     } else {
       remember(line);
       session.log("stdout", line);
@@ -86,18 +195,12 @@ export async function runCommand(session: RunSession, slot: SlotContext, shutdow
     session.log("stderr", line);
   });
 
-  let stopReason: "cancel" | "shutdown" | "fenced" | "timeout" | null = null;
-  const terminate = (reason: "cancel" | "shutdown" | "fenced" | "timeout") => {
-    if (stopReason) return;
-    stopReason = reason;
-    child.kill("SIGTERM");
-    setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"), KILL_GRACE_MS).unref();
-  };
   session.setHandlers({ onCancel: () => terminate("cancel"), onFenced: () => terminate("fenced") });
   // The worker may have begun stopping while this run was being claimed.
   if (shutdown.aborted) terminate("shutdown");
   else shutdown.addEventListener("abort", () => terminate("shutdown"), { once: true });
-  const timeout = runner.timeoutSeconds === undefined ? null : setTimeout(() => terminate("timeout"), runner.timeoutSeconds * 1000);
+  const timeout =
+    runner.timeoutSeconds === undefined ? null : setTimeout(() => terminate("timeout"), runner.timeoutSeconds * 1000);
   session.start();
 
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
@@ -109,17 +212,53 @@ export async function runCommand(session: RunSession, slot: SlotContext, shutdow
   const wallClockSeconds = (performance.now() - started) / 1000;
   const environment = { runner: "command", argv, host: os.hostname(), gpu: slot.gpu };
   if (stopReason === "fenced") return "fenced";
-  if (stopReason === "shutdown") return (await session.release("the worker stopped while the command ran; it starts again")) ? "released" : "fenced";
+  if (divergence !== null) {
+    // Whatever the command did after its loss stopped being finite (stopped here, or exited on its own).
+    await session.finish({
+      status: "diverged",
+      error: divergence,
+      wallClockSeconds,
+      environment,
+      step: lastStep,
+      backend: "command",
+    });
+    return "finished";
+  }
+  if (stopReason === "shutdown")
+    return (await session.release("the worker stopped while the command ran; it starts again")) ? "released" : "fenced";
   if (stopReason === "cancel") {
-    await session.finish({ status: "canceled", error: "canceled while running; its metrics are kept", wallClockSeconds, environment, step: lastStep });
+    await session.finish({
+      status: "canceled",
+      error: "canceled while running; its metrics are kept",
+      wallClockSeconds,
+      environment,
+      step: lastStep,
+    });
   } else if (stopReason === "timeout") {
-    await session.finish({ status: "failed", error: `timed out after ${runner.timeoutSeconds} s (runner.timeoutSeconds)`, wallClockSeconds, environment, step: lastStep });
+    await session.finish({
+      status: "failed",
+      error: `timed out after ${runner.timeoutSeconds} s (runner.timeoutSeconds)`,
+      wallClockSeconds,
+      environment,
+      step: lastStep,
+    });
   } else if (exit.error) {
-    await session.finish({ status: "failed", error: `cannot start ${argv[0]}: ${exit.error.message}`, wallClockSeconds, environment });
+    await session.finish({
+      status: "failed",
+      error: `cannot start ${argv[0]}: ${exit.error.message}`,
+      wallClockSeconds,
+      environment,
+    });
   } else if (exit.code === 0) {
     await session.finish({ status: "succeeded", wallClockSeconds, environment, step: lastStep, backend: "command" });
   } else {
-    await session.finish({ status: "failed", error: `exited with ${exit.signal ?? `code ${exit.code}`}${tail.length ? `: ${tail.slice(-5).join(" | ")}` : ""}`, wallClockSeconds, environment, step: lastStep });
+    await session.finish({
+      status: "failed",
+      error: `exited with ${exit.signal ?? `code ${exit.code}`}${tail.length ? `: ${tail.slice(-5).join(" | ")}` : ""}`,
+      wallClockSeconds,
+      environment,
+      step: lastStep,
+    });
   }
   return "finished";
 }

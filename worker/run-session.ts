@@ -1,12 +1,17 @@
 import type { MetricPointInput } from "../server/domain/metrics/ingest-points.ts";
 import type { RunOutcome } from "../server/domain/run/finish-run.ts";
 import type { LogStream } from "../server/generated/prisma/enums.ts";
+import { messageOf, runLogger, type Logger } from "../server/log.ts";
 import type { ClaimedRun, RunStore } from "./run-store.ts";
 
-export const HEARTBEAT_SECONDS = 10;
-const POLL_MS = 1_000;
+export { DEFAULT_STALE_SECONDS } from "../server/domain/run/requeue-run.ts";
+
+/** Each attempt heartbeats this often; the answer also says whether it was canceled or taken over. */
+const HEARTBEAT_MS = 1_000;
 const FLUSH_MS = 500;
 const MAX_BUFFERED_POINTS = 20_000;
+/** How long an ending attempt keeps trying to store its last points (a database restart takes seconds). */
+const FINAL_FLUSH_MS = 120_000;
 
 /**
  * The worker's side of one attempt at a run: buffers points and writes them in batches (a slow
@@ -18,7 +23,6 @@ export class RunSession {
   private logs: { stream: LogStream; line: string }[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
-  private lastHeartbeat = 0;
   private progress: { step?: number; progress?: number; wallClockSeconds?: number } = {};
   thinnedPoints = 0;
   owned = true;
@@ -27,10 +31,16 @@ export class RunSession {
   constructor(
     private readonly store: RunStore,
     readonly run: ClaimedRun,
-    private readonly onError: (error: unknown) => void,
+    /** Lines about this attempt; they carry its run id. */
+    private readonly logger: Logger = runLogger(run.id).child({ attempt: run.attempt }),
+    /** How long finish and release keep retrying the last points before giving up. */
+    private readonly finalFlushMs = FINAL_FLUSH_MS,
   ) {}
 
-  private events: { onCancel: () => void; onFenced: () => void } = { onCancel: () => undefined, onFenced: () => undefined };
+  private events: { onCancel: () => void; onFenced: () => void } = {
+    onCancel: () => undefined,
+    onFenced: () => undefined,
+  };
 
   /** What to do when the run is canceled, or taken over by another worker. */
   setHandlers(events: { onCancel: () => void; onFenced: () => void }): void {
@@ -38,7 +48,7 @@ export class RunSession {
   }
 
   start(): void {
-    this.timers.push(setInterval(() => void this.poll(), POLL_MS));
+    this.timers.push(setInterval(() => void this.poll(), HEARTBEAT_MS));
     this.timers.push(setInterval(() => void this.flush(), FLUSH_MS));
   }
 
@@ -72,7 +82,6 @@ export class RunSession {
   private async poll(): Promise<void> {
     try {
       const heartbeat = await this.store.recordHeartbeat(this.run, this.progress);
-      this.lastHeartbeat = Date.now();
       if (!heartbeat.owned && this.owned) {
         this.owned = false;
         this.events.onFenced();
@@ -81,7 +90,8 @@ export class RunSession {
         this.events.onCancel();
       }
     } catch (error) {
-      this.onError(error);
+      // The run goes stale if this lasts: another worker resumes it from its checkpoint.
+      this.logger.warn({ err: error }, `heartbeat failed: ${messageOf(error)}`);
     }
   }
 
@@ -107,7 +117,10 @@ export class RunSession {
         // Keep them for the next try; the database may be restarting.
         this.buffer = [...points, ...this.buffer];
         this.logs = [...logs, ...this.logs];
-        this.onError(error);
+        this.logger.warn(
+          { err: error, points: points.length, logLines: logs.length },
+          `writing points and log lines failed (kept for the next try): ${messageOf(error)}`,
+        );
         return false;
       }
     });
@@ -120,23 +133,47 @@ export class RunSession {
     this.timers = [];
   }
 
+  /**
+   * Flushes until everything buffered is stored, retrying with backoff while the store fails: an
+   * attempt's end is recorded only after its points, or a run would finish with a gap where its last
+   * points were (the database restarting as training ended). False once the attempt is fenced; throws
+   * when the points still cannot be stored after `finalFlushMs`, leaving the run to go stale and
+   * resume from its last checkpoint, which every stored point precedes.
+   */
+  private async flushAll(): Promise<boolean> {
+    const deadline = performance.now() + this.finalFlushMs;
+    for (let pause = 250; ; pause = Math.min(pause * 2, 5_000)) {
+      if (await this.flush()) return true;
+      if (!this.owned) return false;
+      if (performance.now() + pause > deadline)
+        throw new Error(
+          `${this.buffer.length} point(s) and ${this.logs.length} log line(s) could not be stored within ${Math.round(this.finalFlushMs / 1000)} s`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
   async finish(outcome: RunOutcome): Promise<boolean> {
-    await this.flush();
-    this.stop();
+    try {
+      if (!(await this.flushAll())) return false;
+    } finally {
+      this.stop();
+    }
     if (!this.owned) return false;
-    const summary = this.thinnedPoints ? { ...outcome.summary, thinnedTrainLossPoints: this.thinnedPoints } : outcome.summary;
+    const summary = this.thinnedPoints
+      ? { ...outcome.summary, thinnedTrainLossPoints: this.thinnedPoints }
+      : outcome.summary;
     return this.store.finish(this.run, { ...outcome, ...(summary ? { summary } : {}) });
   }
 
   /** Gives the run back to the queue (worker shutdown), to resume from its last checkpoint anywhere; no attempt is used up. */
   async release(reason: string): Promise<boolean> {
-    await this.flush();
-    this.stop();
+    try {
+      if (!(await this.flushAll())) return false;
+    } finally {
+      this.stop();
+    }
     if (!this.owned) return false;
     return this.store.release(this.run, reason);
-  }
-
-  secondsSinceHeartbeat(): number {
-    return (Date.now() - this.lastHeartbeat) / 1000;
   }
 }

@@ -40,7 +40,10 @@ export type RunStore = {
 /** Where a worker's runs come from: pg-boss on the shared database, or the server's worker API. */
 export type RunSource = {
   store: RunStore;
-  /** Claims runs and hands each to `handle`, at most `slots` at a time, until stopClaiming. */
+  /**
+   * Claims runs and hands each to `handle`, at most `slots` at a time, until stopClaiming. Command
+   * runs only when the source was opened with allowCommands: otherwise they are never claimed.
+   */
   startClaiming(slots: number, workerName: string, handle: (run: ClaimedRun) => Promise<void>): Promise<void>;
   stopClaiming(): Promise<void>;
   /** Every few seconds: the worker's own heartbeat, and whatever upkeep the source does. */

@@ -10,7 +10,14 @@ import { trainCell, type MetricPointOut } from "./training/train-cell.ts";
  * worker checks against the count before the first run before it reuses the process.
  */
 export type ParentMessage =
-  | { type: "start"; attempt: string; config: CellConfig; backend: BackendPreference; resume: Uint8Array | null; checkpointEvery: { steps?: number; seconds?: number } }
+  | {
+      type: "start";
+      attempt: string;
+      config: CellConfig;
+      backend: BackendPreference;
+      resume: Uint8Array | null;
+      checkpointEvery: { steps?: number; seconds?: number };
+    }
   | { type: "stop"; attempt: string; reason: "cancel" | "shutdown" };
 
 export type ChildMessage =
@@ -111,6 +118,7 @@ process.on("message", (message: ParentMessage) => {
 });
 
 // Started ahead of its first run (one per slot at worker start): load TensorFlow.js while it waits.
+// A failure here is not lost: the run's own load (loadOnce) fails the same way and reports it as the run's error.
 void import("@tensorflow/tfjs").catch(() => undefined);
 
 // The worker died: nothing to report to any more.

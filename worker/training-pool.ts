@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import { environmentForChild } from "../server/env.ts";
 import type { ChildMessage, ParentMessage } from "./train-process.ts";
 
 const TRAIN_PROCESS = path.join(import.meta.dirname, "train-process.ts");
@@ -26,7 +27,7 @@ export class TrainingProcess {
       execArgv: ["--import", import.meta.resolve("tsx"), "--single-threaded-gc"],
       serialization: "advanced",
       stdio: ["ignore", "pipe", "pipe", "ipc"],
-      env: { ...process.env, ...(gpu !== null ? { CUDA_VISIBLE_DEVICES: String(gpu) } : {}) },
+      env: environmentForChild(gpu !== null ? { CUDA_VISIBLE_DEVICES: String(gpu) } : {}),
     });
     const output = (stream: "stdout" | "stderr") => (chunk: Buffer) => {
       for (const line of chunk.toString().split("\n").filter(Boolean)) this.handlers?.onOutput(stream, line);

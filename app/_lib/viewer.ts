@@ -2,8 +2,7 @@ import { cookies, headers } from "next/headers";
 import { cache } from "react";
 import { createRequestContext } from "../../server/api/request-context.ts";
 import { createCaller } from "../../server/api/root.ts";
-
-export const ACTIVE_TEAM_COOKIE = "scaleboard-team";
+import { ACTIVE_TEAM_COOKIE } from "../_features/team/team-cookie.ts";
 
 /** The signed-in viewer and the team the UI is showing (the cookie's team if still a member, else the first). */
 export const getViewer = cache(async () => {

@@ -5,6 +5,7 @@ import { createTRPCClient, httpBatchStreamLink, httpSubscriptionLink, loggerLink
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { useState, type ReactNode } from "react";
 import superjson from "superjson";
+import "../_lib/zod-jitless.ts";
 import type { AppRouter } from "../../server/api/root.ts";
 import { makeQueryClient } from "./query-client.ts";
 
@@ -17,12 +18,15 @@ function getQueryClient(): QueryClient {
   return browserQueryClient;
 }
 
-export function TRPCReactProvider({ children }: { children: ReactNode }) {
+/** `logErrors`: log failed calls in the browser console (the layout turns it on under `next dev`). */
+export function TRPCReactProvider({ children, logErrors = false }: { children: ReactNode; logErrors?: boolean }) {
   const queryClient = getQueryClient();
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({
       links: [
-        loggerLink({ enabled: (op) => process.env.NODE_ENV === "development" && op.direction === "down" && op.result instanceof Error }),
+        loggerLink({
+          enabled: (op) => logErrors && op.direction === "down" && op.result instanceof Error,
+        }),
         splitLink({
           // Live run events arrive over server-sent events on the same endpoint.
           condition: (op) => op.type === "subscription",

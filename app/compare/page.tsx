@@ -1,6 +1,6 @@
 import { redirect } from "next/navigation";
-import { compareSeriesRequest, seriesUrl } from "../_components/charts/series-request.ts";
-import { readList } from "../_components/charts/url-read.ts";
+import { compareSeriesRequest, seriesUrl } from "../_features/charts/series-request.ts";
+import { readList } from "../_features/charts/url-read.ts";
 import { getViewer } from "../_lib/viewer.ts";
 import { getQueryClient, HydrateClient, trpc } from "../_trpc/server.tsx";
 import { CompareView } from "./compare-view.tsx";
@@ -8,25 +8,33 @@ import { CompareView } from "./compare-view.tsx";
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Compare runs" };
 
-export default async function ComparePage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+export default async function ComparePage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
   const viewer = await getViewer();
   if (!viewer.user) redirect(viewer.needsFirstAccount ? "/sign-up" : "/sign-in");
   // The curves' points load while the page's JavaScript does: the head asks for the URL the curves
   // panel will fetch first (series-request.ts), and the browser hands that answer to its fetch.
   const query = await searchParams;
   const params = { get: (key: string) => [query[key]].flat()[0] ?? null };
-  const request = compareSeriesRequest(params);
+  const runIds = [...new Set(readList(params, "runs"))].slice(0, 500);
   // The runs' rows and metric names come with the page, so names are there when the curves draw. Awaited
   // (two quick queries): a prefetch still pending at render hydrates as "loading" on the client while the
   // server's HTML may already show the rows, a hydration mismatch.
-  if (request) {
-    const runIds = [...new Set(readList(params, "runs"))].slice(0, 500);
+  let defaultMetric: string | undefined;
+  if (runIds.length > 0) {
     const queryClient = getQueryClient();
+    const table = trpc.runsTable.list.queryOptions({ filter: { runIds }, limit: 500 });
     await Promise.all([
-      queryClient.prefetchQuery(trpc.runsTable.list.queryOptions({ filter: { runIds }, limit: 500 })),
+      queryClient.prefetchQuery(table),
       queryClient.prefetchQuery(trpc.metrics.keys.queryOptions({ runIds: runIds.slice(0, 200) })),
     ]);
+    // The curves ask first for the runs' own metric (a spec's or project's, e.g. val_loss), as compare-view.tsx does.
+    defaultMetric = queryClient.getQueryData(table.queryKey)?.metric.name;
   }
+  const request = compareSeriesRequest(params, defaultMetric);
   // A <link> element, not react-dom's preload(): Next drops a server component's late preload hints.
   return (
     <HydrateClient>

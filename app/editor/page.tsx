@@ -1,7 +1,7 @@
 import { redirect } from "next/navigation";
-import { CreateTeamForm } from "../_components/create-team-form.tsx";
-import { EmptyState } from "../_components/empty-state.tsx";
-import { SpecEditor } from "../_components/spec-editor.tsx";
+import { CreateTeamForm } from "../_features/team/create-team-form.tsx";
+import { EmptyState } from "../_ui/empty-state.tsx";
+import { SpecEditor } from "../_features/specs/spec-editor.tsx";
 import { getViewer } from "../_lib/viewer.ts";
 import { HydrateClient, getQueryClient, trpc } from "../_trpc/server.tsx";
 
@@ -13,7 +13,11 @@ function single(value: string | string[] | undefined): string | null {
   return first ? first : null;
 }
 
-export default async function EditorPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+export default async function EditorPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
   const viewer = await getViewer();
   if (!viewer.user) redirect(viewer.needsFirstAccount ? "/sign-up" : "/sign-in");
   if (!viewer.activeTeam) {
@@ -37,7 +41,13 @@ export default async function EditorPage({ searchParams }: { searchParams: Promi
   const { id, name, role } = viewer.activeTeam;
   return (
     <HydrateClient>
-      <SpecEditor teamId={id} teamName={name} canApply={role === "editor" || role === "admin"} experimentId={experimentId} projectName={projectName} />
+      <SpecEditor
+        teamId={id}
+        teamName={name}
+        canApply={role === "editor" || role === "admin"}
+        experimentId={experimentId}
+        projectName={projectName}
+      />
     </HydrateClient>
   );
 }

@@ -1,7 +1,7 @@
 import { redirect } from "next/navigation";
-import { CreateTeamForm } from "../_components/create-team-form.tsx";
-import { TeamSettings } from "../_components/team-settings.tsx";
-import { Card } from "../_components/ui.tsx";
+import { CreateTeamForm } from "../_features/team/create-team-form.tsx";
+import { TeamSettings } from "../_features/team/team-settings.tsx";
+import { Card } from "../_ui/ui.tsx";
 import { getViewer } from "../_lib/viewer.ts";
 
 export const dynamic = "force-dynamic";
@@ -13,7 +13,12 @@ export default async function SettingsPage() {
   return (
     <div className="space-y-6">
       {viewer.activeTeam ? (
-        <TeamSettings teamId={viewer.activeTeam.id} teamName={viewer.activeTeam.name} role={viewer.activeTeam.role ?? "viewer"} currentUserId={viewer.user.id} />
+        <TeamSettings
+          teamId={viewer.activeTeam.id}
+          teamName={viewer.activeTeam.name}
+          role={viewer.activeTeam.role ?? "viewer"}
+          currentUserId={viewer.user.id}
+        />
       ) : null}
       <Card title="Create another team">
         <CreateTeamForm />

@@ -1,5 +1,5 @@
 import { redirect } from "next/navigation";
-import { SignInForm } from "../_components/sign-in-form.tsx";
+import { SignInForm } from "../_features/shell/sign-in-form.tsx";
 import { getViewer } from "../_lib/viewer.ts";
 
 export const dynamic = "force-dynamic";

@@ -1,5 +1,5 @@
 import { redirect } from "next/navigation";
-import { SignInForm } from "../_components/sign-in-form.tsx";
+import { SignInForm } from "../_features/shell/sign-in-form.tsx";
 import { getViewer } from "../_lib/viewer.ts";
 
 export const dynamic = "force-dynamic";
@@ -9,5 +9,12 @@ export default async function SignUpPage({ searchParams }: { searchParams: Promi
   const viewer = await getViewer();
   const { invite } = await searchParams;
   if (viewer.user) redirect(invite ? `/invite/${encodeURIComponent(invite)}` : "/");
-  return <SignInForm mode="sign-up" providers={viewer.providers} invite={invite ?? null} firstAccount={viewer.needsFirstAccount} />;
+  return (
+    <SignInForm
+      mode="sign-up"
+      providers={viewer.providers}
+      invite={invite ?? null}
+      firstAccount={viewer.needsFirstAccount}
+    />
+  );
 }

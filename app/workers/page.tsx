@@ -1,5 +1,5 @@
 import { HydrateClient, getQueryClient, trpc } from "../_trpc/server.tsx";
-import { WorkerList } from "../_components/worker-list.tsx";
+import { WorkerList } from "../_features/workers/worker-list.tsx";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Workers" };
@@ -10,7 +10,8 @@ export default async function WorkersPage() {
     <HydrateClient>
       <h1 className="text-2xl font-semibold tracking-tight">Workers</h1>
       <p className="mb-6 mt-1 text-sm text-slate-600 dark:text-slate-400">
-        Processes that claim queued runs from the database and train them. Workers on other hosts that share the database appear here too.
+        Processes that claim queued runs from the database and train them. Workers on other hosts that share the
+        database appear here too.
       </p>
       <WorkerList />
     </HydrateClient>

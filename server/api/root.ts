@@ -1,5 +1,6 @@
 import { apiKeyRouter } from "./routers/api-key.ts";
 import { experimentRouter } from "./routers/experiment.ts";
+import { hyperparametersRouter } from "./routers/hyperparameters.ts";
 import { liveRouter } from "./routers/live.ts";
 import { metricsRouter } from "./routers/metrics.ts";
 import { runRouter } from "./routers/run.ts";
@@ -27,6 +28,7 @@ export const appRouter = router({
   scaling: scalingRouter,
   metrics: metricsRouter,
   runsTable: runsTableRouter,
+  hyperparameters: hyperparametersRouter,
   live: liveRouter,
   report: reportRouter,
   sharedReport: sharedReportRouter,

@@ -1,14 +1,21 @@
+import { randomBytes } from "node:crypto";
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError, z } from "zod";
 import type { Db } from "../db.ts";
 import type { Actor } from "../domain/access/actor.ts";
-import { resolveProjectAccess, resolveTeamAccess } from "../domain/access/resolve-team-access.ts";
+import {
+  resolveExperimentAccess,
+  resolveProjectAccess,
+  resolveRunAccess,
+  resolveTeamAccess,
+} from "../domain/access/resource-access.ts";
 import { APP_ERROR_CODES, AppError } from "../domain/app-error.ts";
 import { SpecError } from "../domain/spec/spec-issue.ts";
 import type { ApiKeyScope, Role } from "../generated/prisma/enums.ts";
 import type { RunQueue } from "../queue/boss.ts";
 import { pathToUnstorableText, unstorableTextMessage } from "../domain/validation/unstorable-text.ts";
+import { requestLogger } from "../log.ts";
 
 export type TRPCContext = {
   db: Db;
@@ -18,6 +25,11 @@ export type TRPCContext = {
   crossSite: boolean;
   authError: string | null;
   authMode: "on" | "off";
+  /**
+   * The local CLI's in-process caller (`scaleboard plan|apply FILE` without --server): with sign-in off,
+   * the spec file's folder is then a dataset root (server/domain/datasets/confine-dataset-paths.ts).
+   */
+  localCli: boolean;
   /** The run queue (pg-boss), started on first use. */
   queue: () => Promise<RunQueue>;
 };
@@ -31,6 +43,7 @@ export function createTRPCContext(options: {
   crossSite?: boolean;
   authError?: string | null;
   authMode?: "on" | "off";
+  localCli?: boolean;
   queue?: () => Promise<RunQueue>;
 }): TRPCContext {
   return {
@@ -40,16 +53,45 @@ export function createTRPCContext(options: {
     crossSite: options.crossSite ?? false,
     authError: options.authError ?? null,
     authMode: options.authMode ?? "on",
+    localCli: options.localCli ?? false,
     queue: options.queue ?? noQueue,
   };
 }
 
+const requestIds = new WeakMap<object, string>();
+
+/**
+ * The id an unexpected error is known by: the client sees only this id, the server log has it beside
+ * the real error (a Prisma message, SQLSTATE or stack never reaches a client). Stable per error object.
+ */
+export function requestIdOf(error: object): string {
+  let id = requestIds.get(error);
+  if (!id) {
+    id = randomBytes(6).toString("hex");
+    requestIds.set(error, id);
+  }
+  return id;
+}
+
+export function internalErrorMessage(requestId: string): string {
+  return `Internal error (request id ${requestId}); the server log has the details`;
+}
+
 const t = initTRPC.context<TRPCContext>().create({
   transformer: superjson,
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, path }) {
+    if (error.code === "INTERNAL_SERVER_ERROR") {
+      const requestId = requestIdOf(error);
+      requestLogger(requestId).error({ err: error.cause ?? error, path: path ?? null }, `tRPC ${path ?? "?"} failed`);
+      return {
+        ...shape,
+        message: internalErrorMessage(requestId),
+        data: { ...shape.data, stack: undefined, zodError: null, specIssues: null, requestId },
+      };
+    }
     const zodError = error.cause instanceof ZodError ? z.flattenError(error.cause) : null;
     const specIssues = error.cause instanceof SpecError ? error.cause.issues : null;
-    return { ...shape, data: { ...shape.data, stack: undefined, zodError, specIssues } };
+    return { ...shape, data: { ...shape.data, stack: undefined, zodError, specIssues, requestId: null } };
   },
 });
 
@@ -68,7 +110,10 @@ const appErrors = t.middleware(async ({ next }) => {
 
 const refuseCrossSiteMutations = t.middleware(({ ctx, type, next }) => {
   if (type === "mutation" && ctx.crossSite) {
-    throw new TRPCError({ code: "FORBIDDEN", message: "Cross-site request refused: state changes must come from Scaleboard's own pages" });
+    throw new TRPCError({
+      code: "FORBIDDEN",
+      message: "Cross-site request refused: state changes must come from Scaleboard's own pages",
+    });
   }
   return next();
 });
@@ -102,7 +147,8 @@ export const authedProcedure = publicProcedure.use(requireActor);
 
 /** A signed-in person (session or local mode); API keys are refused, since keys belong to one team. */
 export const userProcedure = authedProcedure.use(({ ctx, next }) => {
-  if (ctx.actor.kind !== "user") throw new TRPCError({ code: "FORBIDDEN", message: "API keys cannot do this; sign in as a person" });
+  if (ctx.actor.kind !== "user")
+    throw new TRPCError({ code: "FORBIDDEN", message: "API keys cannot do this; sign in as a person" });
   return next({ ctx: { actor: ctx.actor, userId: ctx.actor.userId } });
 });
 
@@ -130,29 +176,21 @@ export function projectProcedure(access: ProcedureAccess) {
 /** Procedures on one experiment, checked through the team that owns its project. */
 export function experimentProcedure(access: ProcedureAccess) {
   return authedProcedure.input(z.object({ experimentId: z.string().min(1) })).use(async ({ ctx, input, next }) => {
-    const experiment = await ctx.db.experiment.findUnique({ where: { id: input.experimentId }, select: { projectId: true } });
-    if (!experiment) throw new TRPCError({ code: "NOT_FOUND", message: "Experiment not found" });
-    try {
-      const project = await resolveProjectAccess(ctx.db, ctx.actor, experiment.projectId, access.role, access.keyScopes);
-      return next({ ctx: { project, experimentId: input.experimentId } });
-    } catch (error) {
-      if (error instanceof AppError && error.code === "NOT_FOUND") throw new TRPCError({ code: "NOT_FOUND", message: "Experiment not found" });
-      throw error;
-    }
+    const experiment = await resolveExperimentAccess(
+      ctx.db,
+      ctx.actor,
+      input.experimentId,
+      access.role,
+      access.keyScopes,
+    );
+    return next({ ctx: { project: experiment, experimentId: input.experimentId } });
   });
 }
 
 /** Procedures on one run, checked through its experiment's project; other teams' runs do not exist. */
 export function runProcedure(access: ProcedureAccess) {
   return authedProcedure.input(z.object({ runId: z.string().min(1) })).use(async ({ ctx, input, next }) => {
-    const run = await ctx.db.run.findUnique({ where: { id: input.runId }, select: { experiment: { select: { projectId: true } } } });
-    if (!run) throw new TRPCError({ code: "NOT_FOUND", message: "Run not found" });
-    try {
-      await resolveProjectAccess(ctx.db, ctx.actor, run.experiment.projectId, access.role, access.keyScopes);
-    } catch (error) {
-      if (error instanceof AppError && error.code === "NOT_FOUND") throw new TRPCError({ code: "NOT_FOUND", message: "Run not found" });
-      throw error;
-    }
+    await resolveRunAccess(ctx.db, ctx.actor, input.runId, access.role, access.keyScopes);
     return next({ ctx: { runId: input.runId } });
   });
 }

@@ -48,5 +48,9 @@ export async function resolveRequestAuth(
     return { actor: { kind: "user", userId, via: "local" }, crossSite, authError: null };
   }
   const session = await options.lookupSession(headers);
-  return { actor: session ? { kind: "user", userId: session.user.id, via: "session" } : null, crossSite, authError: null };
+  return {
+    actor: session ? { kind: "user", userId: session.user.id, via: "session" } : null,
+    crossSite,
+    authError: null,
+  };
 }

@@ -33,8 +33,15 @@ type RemoteProcedure = { query: (input: unknown) => Promise<unknown>; mutate: (i
 
 /** The HTTP client with the same call shape as a server-side caller: api.spec.plan(input). */
 function remoteApi(server: string, apiKey: string): Api {
+  // Procedures are looked up by name at run time; the typed client has no string index.
   const client = createTRPCClient<AppRouter>({
-    links: [httpLink({ url: `${server.replace(/\/$/, "")}/api/trpc`, transformer: superjson, headers: { authorization: `Bearer ${apiKey}` } })],
+    links: [
+      httpLink({
+        url: `${server.replace(/\/$/, "")}/api/trpc`,
+        transformer: superjson,
+        headers: { authorization: `Bearer ${apiKey}` },
+      }),
+    ],
   }) as unknown as Record<string, Record<string, RemoteProcedure>>;
   return new Proxy({} as Api, {
     get: (_target, namespace: string) =>
@@ -51,6 +58,7 @@ function remoteApi(server: string, apiKey: string): Api {
 }
 
 const MUTATIONS = new Set(
+  // At run time procedures is flat, keyed by dotted path; tRPC types it as the nested router record.
   Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>)
     .filter(([, procedure]) => procedure._def.type === "mutation")
     .map(([name]) => name),
@@ -84,32 +92,53 @@ export async function openLocalDatabase(): Promise<{ url: string; stopEmbedded: 
 
 async function pickTeam(api: Api, wanted: string | undefined, remote = false): Promise<string> {
   const session = await api.viewer.session();
-  if (remote && !session.apiKey && !session.user) throw new CliError("The server did not accept the API key in SCALEBOARD_API_KEY: it is invalid, expired or revoked", 1);
+  if (remote && !session.apiKey && !session.user)
+    throw new CliError(
+      "The server did not accept the API key in SCALEBOARD_API_KEY: it is invalid, expired or revoked",
+      1,
+    );
   const teams = session.teams;
   if (wanted) {
-    const team = teams.find((candidate) => candidate.slug === wanted || candidate.id === wanted || candidate.name === wanted);
-    if (!team) throw new CliError(`No team "${wanted}" here (teams: ${teams.map((candidate) => candidate.slug).join(", ") || "none"})`, 1);
+    const team = teams.find(
+      (candidate) => candidate.slug === wanted || candidate.id === wanted || candidate.name === wanted,
+    );
+    if (!team)
+      throw new CliError(
+        `No team "${wanted}" here (teams: ${teams.map((candidate) => candidate.slug).join(", ") || "none"})`,
+        1,
+      );
     return team.id;
   }
   if (teams.length === 1) return teams[0]!.id;
   if (teams.length === 0) throw new CliError("This account is in no team yet: create one in the web app first", 1);
-  throw new CliError(`You are in several teams; choose one with --team (${teams.map((team) => team.slug).join(", ")})`, 2);
+  throw new CliError(
+    `You are in several teams; choose one with --team (${teams.map((team) => team.slug).join(", ")})`,
+    2,
+  );
 }
 
-export async function openBackend(options: { server?: string; team?: string }): Promise<Backend> {
+/** databaseUrl: a database the caller already opened (and stops itself), instead of openLocalDatabase's. */
+export async function openBackend(options: { server?: string; team?: string; databaseUrl?: string }): Promise<Backend> {
   if (options.server) {
-    const apiKey = process.env.SCALEBOARD_API_KEY;
+    const apiKey = parseEnv().SCALEBOARD_API_KEY;
     if (!apiKey) throw new CliError("--server needs an API key in SCALEBOARD_API_KEY (create one on the Team page)", 2);
     const api = remoteApi(options.server, apiKey);
     try {
-      return { api, teamId: await pickTeam(api, options.team, true), describe: options.server, close: async () => undefined };
+      return {
+        api,
+        teamId: await pickTeam(api, options.team, true),
+        describe: options.server,
+        close: async () => undefined,
+      };
     } catch (error) {
       if (error instanceof CliError) throw error;
       throw new CliError(`Cannot use ${options.server}: ${(error as Error).message}`, 4);
     }
   }
 
-  const { url, stopEmbedded } = await openLocalDatabase();
+  const { url, stopEmbedded } = options.databaseUrl
+    ? { url: options.databaseUrl, stopEmbedded: null }
+    : await openLocalDatabase();
   try {
     await migrateDatabase(url);
   } catch (error) {
@@ -127,20 +156,47 @@ export async function openBackend(options: { server?: string; team?: string }): 
   const local = await db.user.findUnique({ where: { id: LOCAL_ADMIN_ID }, select: { id: true } });
   let userId = local?.id ?? null;
   if (!userId || options.team) {
-    const teams = await db.team.findMany({ select: { id: true, slug: true, name: true, memberships: { where: { role: "admin" }, select: { userId: true }, take: 1 } } });
-    const team = options.team ? teams.find((candidate) => [candidate.slug, candidate.id, candidate.name].includes(options.team!)) : teams.length === 1 ? teams[0] : undefined;
+    const teams = await db.team.findMany({
+      select: {
+        id: true,
+        slug: true,
+        name: true,
+        memberships: { where: { role: "admin" }, select: { userId: true }, take: 1 },
+      },
+    });
+    const team = options.team
+      ? teams.find((candidate) => [candidate.slug, candidate.id, candidate.name].includes(options.team!))
+      : teams.length === 1
+        ? teams[0]
+        : undefined;
     if (!team) {
       if (!userId) {
         const { ensureLocalAdmin } = await import("../domain/auth/ensure-local-admin.ts");
         userId = (await ensureLocalAdmin(db)).userId;
       } else if (options.team) {
-        throw new CliError(`No team "${options.team}" (teams: ${teams.map((candidate) => candidate.slug).join(", ")})`, 1);
+        throw new CliError(
+          `No team "${options.team}" (teams: ${teams.map((candidate) => candidate.slug).join(", ")})`,
+          1,
+        );
       }
     } else {
       userId = team.memberships[0]?.userId ?? userId;
     }
+    if (!userId && team)
+      throw new CliError(
+        `Team "${team.slug}" has no admin, and commands on the database act as one of its admins: make a member admin on the Team page, or use --server URL with an API key`,
+        1,
+      );
   }
-  const api = createCaller(createTRPCContext({ db, actor: { kind: "user", userId: userId!, via: "local" }, authMode: "off", queue: getQueue }));
+  const api = createCaller(
+    createTRPCContext({
+      db,
+      actor: { kind: "user", userId: userId!, via: "local" },
+      authMode: "off",
+      localCli: true,
+      queue: getQueue,
+    }),
+  );
   const teamId = await pickTeam(api, options.team);
   return {
     api,

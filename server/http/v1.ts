@@ -1,15 +1,42 @@
+import { randomUUID } from "node:crypto";
 import { z, ZodError, type ZodType } from "zod";
 import type { Db } from "../db.ts";
 import type { Actor } from "../domain/access/actor.ts";
 import { APP_ERROR_CODES, AppError } from "../domain/app-error.ts";
 import { verifyApiKey } from "../domain/api-key/verify-api-key.ts";
+import { authorizeKeyUse } from "../domain/access/resolve-team-access.ts";
+import { assertRunInKeyReach } from "../domain/access/resource-access.ts";
 import { ingestPoints, type MetricPointInput } from "../domain/metrics/ingest-points.ts";
-import { createTrackedRun, finishTrackedRun, findTeamRun, heartbeatTrackedRun, updateTrackedRun } from "../domain/tracking/track-run.ts";
+import {
+  createTrackedRun,
+  finishTrackedRun,
+  findTeamRun,
+  heartbeatTrackedRun,
+  updateTrackedRun,
+} from "../domain/tracking/track-run.ts";
 import type { RunQueue } from "../queue/boss.ts";
-import { mayHoldUnstorableText, pathToUnstorableText, unstorableTextMessage } from "../domain/validation/unstorable-text.ts";
+import {
+  mayHoldUnstorableText,
+  pathToUnstorableText,
+  unstorableTextMessage,
+} from "../domain/validation/unstorable-text.ts";
 import { openApiDocument } from "./openapi.ts";
-import { MAX_BODY_BYTES, MAX_POINTS, ZAttachRunBody, ZCreateRunBody, ZFinishBody, ZHeartbeatBody, ZLogPointsBody, ZSummaryBody } from "./v1-schemas.ts";
+import {
+  MAX_BODY_BYTES,
+  MAX_POINTS,
+  MAX_STEP,
+  ZAttachRunBody,
+  ZCreateRunBody,
+  ZFinishBody,
+  ZHeartbeatBody,
+  ZLogPointsBody,
+  ZSummaryBody,
+} from "./v1-schemas.ts";
 import { handleWorkerApi } from "./worker-api.ts";
+import { listExperimentsForKey, listRunsForKey, readPointsForKey, readRunForKey } from "./v1-read.ts";
+import { readScalingForKey } from "./v1-scaling.ts";
+import { requestLogger } from "../log.ts";
+import { parseLenientJson } from "./lenient-json.ts";
 
 /**
  * /api/v1: the HTTP logging API for runs trained anywhere (PyTorch, JAX, a shell script).
@@ -24,17 +51,6 @@ function json(body: unknown, status = 200): Response {
 
 function problem(status: number, message: string, issues?: { path: string; message: string }[]): Response {
   return json({ error: { message, ...(issues ? { issues } : {}) } }, status);
-}
-
-/** Python's json.dumps writes bare NaN and Infinity; accept them as the strings the schema allows. */
-function parseLenientJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const patched = text.replace(/("(?:[^"\\]|\\.)*")|(-?Infinity|NaN)(?=\s*[,\]}])/g, (match, quoted: string | undefined) => (quoted ? match : `"${match}"`));
-    if (patched !== text) return JSON.parse(patched);
-    throw error;
-  }
 }
 
 type LogPointsBody = z.infer<typeof ZLogPointsBody>;
@@ -56,8 +72,9 @@ export function pointsBodyAsIs(parsed: unknown): LogPointsBody | null {
     for (const field in point) if (!POINT_FIELDS.has(field)) return null;
     const { key, step, value, wallTime } = point as Record<string, unknown>;
     if (typeof key !== "string" || key.length < 1 || key.length > 200) return null;
-    if (typeof step !== "number" || !Number.isInteger(step) || step < 0 || step > 2_147_483_647) return null;
-    if (typeof value === "number" ? !Number.isFinite(value) : typeof value !== "string" || !VALUE_NAMES.has(value)) return null;
+    if (typeof step !== "number" || !Number.isInteger(step) || step < 0 || step > MAX_STEP) return null;
+    if (typeof value === "number" ? !Number.isFinite(value) : typeof value !== "string" || !VALUE_NAMES.has(value))
+      return null;
     if (wallTime !== undefined && (typeof wallTime !== "number" || !Number.isFinite(wallTime))) return null;
   }
   return parsed as LogPointsBody;
@@ -65,7 +82,11 @@ export function pointsBodyAsIs(parsed: unknown): LogPointsBody | null {
 
 async function readBody<T>(request: Request, schema: ZodType<T>, asIs?: (parsed: unknown) => T | null): Promise<T> {
   const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new AppError("TOO_LARGE", `The body is ${declared} bytes; the limit is ${MAX_BODY_BYTES} bytes (1 MB). Send points in smaller batches.`);
+  if (declared > MAX_BODY_BYTES)
+    throw new AppError(
+      "TOO_LARGE",
+      `The body is ${declared} bytes; the limit is ${MAX_BODY_BYTES} bytes (1 MB). Send points in smaller batches.`,
+    );
   const reader = request.body?.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -75,7 +96,10 @@ async function readBody<T>(request: Request, schema: ZodType<T>, asIs?: (parsed:
     size += value.byteLength;
     if (size > MAX_BODY_BYTES) {
       await reader.cancel();
-      throw new AppError("TOO_LARGE", `The body is over ${MAX_BODY_BYTES} bytes (1 MB). Send points in smaller batches.`);
+      throw new AppError(
+        "TOO_LARGE",
+        `The body is over ${MAX_BODY_BYTES} bytes (1 MB). Send points in smaller batches.`,
+      );
     }
     chunks.push(value);
   }
@@ -88,7 +112,10 @@ async function readBody<T>(request: Request, schema: ZodType<T>, asIs?: (parsed:
   }
   const points = (parsed as { points?: unknown } | null)?.points;
   if (Array.isArray(points) && points.length > MAX_POINTS) {
-    throw new AppError("TOO_LARGE", `${points.length} points in one request; the limit is ${MAX_POINTS.toLocaleString("en-US")}. Send them in smaller batches.`);
+    throw new AppError(
+      "TOO_LARGE",
+      `${points.length} points in one request; the limit is ${MAX_POINTS.toLocaleString("en-US")}. Send them in smaller batches.`,
+    );
   }
   const unstorable = mayHoldUnstorableText(text) ? pathToUnstorableText(parsed) : null;
   if (unstorable !== null) {
@@ -99,30 +126,55 @@ async function readBody<T>(request: Request, schema: ZodType<T>, asIs?: (parsed:
 
 /** PostgreSQL unreachable, restarting or out of connections: a 503 the client retries (the SDK does), not a 500. */
 function databaseUnavailable(error: unknown): boolean {
-  const { code, meta } = (error ?? {}) as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown; code?: unknown } } } };
+  const { code, meta } = (error ?? {}) as {
+    code?: unknown;
+    meta?: { driverAdapterError?: { cause?: { kind?: unknown; code?: unknown } } };
+  };
   const cause = meta?.driverAdapterError?.cause;
   if (code === "P1001" || code === "P1017" || code === "P2024") return true;
-  if (["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"].includes(String(cause?.kind))) return true;
+  if (["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"].includes(String(cause?.kind)))
+    return true;
   // 57P01-57P03: admin shutdown, crash shutdown, cannot connect now; 08xxx: connection exceptions.
   if (typeof cause?.code === "string" && /^(57P0[1-3]|08...)$/.test(cause.code)) return true;
   // node-postgres's own errors when the server goes away mid-transaction.
-  return error instanceof Error && /Connection terminated|connection error and is not queryable|ECONNREFUSED|ECONNRESET/.test(error.message);
+  return (
+    error instanceof Error &&
+    /Connection terminated|connection error and is not queryable|ECONNREFUSED|ECONNRESET/.test(error.message)
+  );
 }
 
 function toNumber(value: number | "NaN" | "Infinity" | "-Infinity"): number {
-  return typeof value === "number" ? value : value === "NaN" ? Number.NaN : value === "Infinity" ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  return typeof value === "number"
+    ? value
+    : value === "NaN"
+      ? Number.NaN
+      : value === "Infinity"
+        ? Number.POSITIVE_INFINITY
+        : Number.NEGATIVE_INFINITY;
 }
 
 async function authenticate(db: Db, request: Request): Promise<KeyActor> {
   const header = request.headers.get("authorization") ?? "";
-  if (!header.toLowerCase().startsWith("bearer ")) throw new AppError("UNAUTHORIZED", "Send an API key: Authorization: Bearer <key> (create one on the Team page)");
+  if (!header.toLowerCase().startsWith("bearer "))
+    throw new AppError("UNAUTHORIZED", "Send an API key: Authorization: Bearer <key> (create one on the Team page)");
   const actor = await verifyApiKey(db, header.slice(7).trim());
   if (!actor) throw new AppError("UNAUTHORIZED", "Invalid, expired or revoked API key");
-  if (actor.scope !== "ingest" && actor.scope !== "full") throw new AppError("FORBIDDEN", `An API key with scope "${actor.scope}" cannot log runs; use an ingest or full key`);
+  // A key acts with the lesser of its scope and its creator's current role: a viewer's key reads only.
+  await authorizeKeyUse(db, actor, "ingest", request.method === "GET" ? "viewer" : "editor");
   return actor;
 }
 
-export async function handleV1(db: Db, request: Request, path: string[], options: { queue?: () => Promise<RunQueue> } = {}): Promise<Response> {
+/** A command run's key (bound to its run, Actor.runId) writes to that run only: any other run answers as missing. */
+function refuseOtherRun(actor: KeyActor, runId: string): void {
+  assertRunInKeyReach(actor, runId, `Run ${runId} not found`);
+}
+
+export async function handleV1(
+  db: Db,
+  request: Request,
+  path: string[],
+  options: { queue?: () => Promise<RunQueue> } = {},
+): Promise<Response> {
   try {
     const [resource, runId, action, ...rest] = path;
     const method = request.method;
@@ -133,33 +185,60 @@ export async function handleV1(db: Db, request: Request, path: string[], options
       if (answer) return answer;
       return problem(404, `No such endpoint: ${method} /api/v1/${path.join("/")}; see /api/v1/openapi.json`);
     }
-    if (resource !== "runs" || rest.length) return problem(404, `No such endpoint: ${method} /api/v1/${path.join("/")}; see /api/v1/openapi.json`);
+    const noSuchEndpoint = () =>
+      problem(404, `No such endpoint: ${method} /api/v1/${path.join("/")}; see /api/v1/openapi.json`);
+    if (resource === "experiments") {
+      if (method !== "GET" || rest.length || (runId ? action !== "scaling" : action)) return noSuchEndpoint();
+      const actor = await authenticate(db, request);
+      if (!runId) return json(await listExperimentsForKey(db, actor, request.url));
+      return json(await readScalingForKey(db, actor, runId, request.url));
+    }
+    if (resource !== "runs" || rest.length) return noSuchEndpoint();
     const actor = await authenticate(db, request);
     const teamId = actor.teamId;
+    if (method === "GET") {
+      if (!runId) return json(await listRunsForKey(db, actor, request.url));
+      if (!action) return json(await readRunForKey(db, actor, runId));
+      if (action === "points") return json(await readPointsForKey(db, actor, runId, request.url));
+      return noSuchEndpoint();
+    }
+    // A points body is read first (a bad body answers 400 whatever the run); every other call is checked here.
+    if (runId && !(action === "points" && method === "POST")) refuseOtherRun(actor, runId);
 
     if (!runId && method === "POST") {
       const body = await readBody(request, z.union([ZAttachRunBody, ZCreateRunBody]));
       if ("runId" in body) {
+        refuseOtherRun(actor, body.runId);
         const run = await findTeamRun(db, teamId, body.runId);
         return json({ runId: run.id, name: run.name, experimentId: run.experimentId, status: run.status }, 200);
       }
+      if (actor.runId !== undefined)
+        throw new AppError(
+          "FORBIDDEN",
+          `This key belongs to command run ${actor.runId} and logs to that run only; attach with {"runId": "${actor.runId}"} (SCALEBOARD_RUN_ID)`,
+        );
       return json(await createTrackedRun(db, teamId, body), 201);
-    }
-    if (runId && !action && method === "GET") {
-      const run = await findTeamRun(db, teamId, runId);
-      return json(run);
     }
     if (runId && method === "POST") {
       switch (action) {
         case "points": {
           // The run is looked up while the body is read and checked; a bad body still answers first.
           const run = findTeamRun(db, teamId, runId);
+          // Not swallowed: awaited below; this only keeps a failure from being unhandled while the body is read.
           run.catch(() => undefined);
           const body = await readBody(request, ZLogPointsBody, pointsBodyAsIs);
+          refuseOtherRun(actor, runId);
           await run;
           const numeric = body.points.every((point) => typeof point.value === "number");
-          const result = await ingestPoints(db, runId, numeric ? (body.points as MetricPointInput[]) : body.points.map((point) => ({ ...point, value: toNumber(point.value) })));
-          return json({ runId, stored: result.stored });
+          const result = await ingestPoints(
+            db,
+            runId,
+            numeric
+              ? (body.points as MetricPointInput[])
+              : body.points.map((point) => ({ ...point, value: toNumber(point.value) })),
+          );
+          // `stored` counts every point accepted; new, replaced and unchanged come along when the store tells them.
+          return json({ runId, ...result });
         }
         case "summary":
           return json(await updateTrackedRun(db, teamId, runId, await readBody(request, ZSummaryBody)));
@@ -169,17 +248,39 @@ export async function handleV1(db: Db, request: Request, path: string[], options
           return json(await finishTrackedRun(db, teamId, runId, await readBody(request, ZFinishBody)));
       }
     }
-    return problem(404, `No such endpoint: ${method} /api/v1/${path.join("/")}; see /api/v1/openapi.json`);
+    return noSuchEndpoint();
   } catch (error) {
     if (error instanceof ZodError) {
-      const issues = error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
-      return problem(400, `Invalid request: ${issues.map((issue) => `${issue.path || "body"}: ${issue.message}`).slice(0, 5).join("; ")}`, issues);
+      // An unknown field or query parameter is named by its key, not by the object holding it.
+      const issues = error.issues.map((issue) => ({
+        path:
+          issue.code === "unrecognized_keys"
+            ? issue.keys.map((key) => [...issue.path, key].map(String).join(".")).join(", ")
+            : issue.path.map(String).join("."),
+        message: issue.message,
+      }));
+      return problem(
+        400,
+        `Invalid request: ${issues
+          .map((issue) => `${issue.path || "body"}: ${issue.message}`)
+          .slice(0, 5)
+          .join("; ")}`,
+        issues,
+      );
     }
     if (error instanceof AppError) return problem(APP_ERROR_CODES[error.code].http, error.message);
     if (databaseUnavailable(error)) {
-      return Response.json({ error: { message: "The database is unavailable (restarting?); retry in a few seconds" } }, { status: 503, headers: { "cache-control": "no-store", "retry-after": "2" } });
+      return Response.json(
+        { error: { message: "The database is unavailable (restarting?); retry in a few seconds" } },
+        { status: 503, headers: { "cache-control": "no-store", "retry-after": "2" } },
+      );
     }
-    console.error("api/v1 failed:", error);
-    return problem(500, "Internal error; the server log has the details");
+    // The client gets an id to quote, never the database's own text; the log line carries both.
+    const requestId = randomUUID();
+    requestLogger(requestId).error(
+      { err: error, method: request.method, path: `/api/v1/${path.join("/")}` },
+      `api/v1 ${request.method} /api/v1/${path.join("/")} failed`,
+    );
+    return problem(500, `Internal error (request ${requestId}); the server log has the details`);
   }
 }

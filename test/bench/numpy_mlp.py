@@ -6,7 +6,7 @@ forward + backward + Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8) on one fixed rand
 Each width runs --reps timed windows (sharing --target-seconds) and keeps the fastest.
 Prints one JSON object: the BLAS in use (threadpoolctl when importable, else OpenBLAS's own
 C API through ctypes) and, per width, steps timed, seconds, samples/s and GFLOP/s where
-GFLOP/s = 6 x params x samples/s (the ENVIRONMENT.md convention).
+GFLOP/s = 6 x params x samples/s (2 FLOPs per parameter per sample forward, 4 backward).
 
 Usage: python3 test/bench/numpy_mlp.py [--widths 32,128,512,2048] [--batch 128]
        [--target-seconds 2] [--warmup 3] [--max-steps 5000] [--reps 3]

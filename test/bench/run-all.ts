@@ -21,29 +21,29 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { log as logLine, readArgs, ROOT } from "./bench-harness.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const BENCHES = ["train", "ingest", "dashboard", "worker"] as const;
 type Bench = (typeof BENCHES)[number];
 type Mode = "default" | "quick" | "full";
 
 function parseArgs(argv: string[]) {
-  const args = { mode: "default" as Mode, scale: null as number | null, only: [...BENCHES] as Bench[], from: null as string | null, timeoutMinutes: 20 };
-  const usage = "npm run bench -- [--quick | --full] [--scale S] [--only train,ingest,dashboard,worker] [--from DIR] [--timeout MIN]";
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index]!;
-    if (arg === "--quick" || arg === "--full") {
-      args.mode = arg === "--quick" ? "quick" : "full";
-      continue;
-    }
-    const next = argv[++index];
-    if (next === undefined) throw new Error(`${arg} needs a value (${usage})`);
-    if (arg === "--scale") args.scale = Number(next);
-    else if (arg === "--only") args.only = next.split(",").map((name) => name.trim()) as Bench[];
-    else if (arg === "--from") args.from = path.resolve(next);
-    else if (arg === "--timeout") args.timeoutMinutes = Number(next);
-    else throw new Error(`unknown argument ${arg} (${usage})`);
-  }
+  const usage =
+    "npm run bench -- [--quick | --full] [--scale S] [--only train,ingest,dashboard,worker] [--from DIR] [--timeout MIN]";
+  const { switches, values } = readArgs(argv, {
+    usage,
+    switches: ["--quick", "--full"],
+    values: ["--scale", "--only", "--from", "--timeout"],
+  });
+  if (switches.has("--quick") && switches.has("--full")) throw new Error(`--quick or --full, not both (${usage})`);
+  const [scale, only, from, timeout] = ["--scale", "--only", "--from", "--timeout"].map((flag) => values.get(flag));
+  const args = {
+    mode: (switches.has("--quick") ? "quick" : switches.has("--full") ? "full" : "default") as Mode,
+    scale: scale === undefined ? null : Number(scale),
+    only: only === undefined ? [...BENCHES] : (only.split(",").map((name) => name.trim()) as Bench[]),
+    from: from === undefined ? null : path.resolve(from),
+    timeoutMinutes: timeout === undefined ? 20 : Number(timeout),
+  };
   const unknown = args.only.filter((name) => !BENCHES.includes(name));
   if (unknown.length) throw new Error(`--only: unknown bench ${unknown.join(", ")} (one of ${BENCHES.join(", ")})`);
   if (args.scale !== null && !(args.scale > 0 && args.scale <= 1)) throw new Error("--scale: a number in (0, 1]");
@@ -55,27 +55,54 @@ function parseArgs(argv: string[]) {
 function planFor(bench: Bench, mode: Mode, scale: number | null): { flags: string[]; sizes: string } {
   switch (bench) {
     case "train":
-      return mode === "quick" ? { flags: ["--quick"], sizes: "quick: shorter timings, 1 rep" } : { flags: [], sizes: "full" };
+      return mode === "quick"
+        ? { flags: ["--quick"], sizes: "quick: shorter timings, 1 rep" }
+        : { flags: [], sizes: "full" };
     case "ingest": {
       // Points per phase must be a multiple of 8,000 (8 runs x batches of 1,000); --quick alone means 128,000.
-      const points = Math.max(8_000, Math.round((1_000_000 * (scale ?? (mode === "quick" ? 0.128 : 1))) / 8_000) * 8_000);
-      const flags = [...(points < 1_000_000 ? ["--points", String(points)] : []), ...(mode === "quick" ? ["--reps", "1"] : [])];
-      return { flags, sizes: points < 1_000_000 ? `${points.toLocaleString("en")} points per phase instead of 1,000,000${mode === "quick" ? ", 1 rep" : ""}` : "full" };
+      const points = Math.max(
+        8_000,
+        Math.round((1_000_000 * (scale ?? (mode === "quick" ? 0.128 : 1))) / 8_000) * 8_000,
+      );
+      const flags = [
+        ...(points < 1_000_000 ? ["--points", String(points)] : []),
+        ...(mode === "quick" ? ["--reps", "1"] : []),
+      ];
+      return {
+        flags,
+        sizes:
+          points < 1_000_000
+            ? `${points.toLocaleString("en")} points per phase instead of 1,000,000${mode === "quick" ? ", 1 rep" : ""}`
+            : "full",
+      };
     }
     case "dashboard": {
-      if (scale !== null) return { flags: ["--scale", String(scale), ...(mode === "quick" ? ["--reps", "3"] : [])], sizes: scale < 1 ? `compared runs' points x ${scale}` : "full" };
-      return mode === "quick" ? { flags: ["--quick"], sizes: "quick: compared runs x 10,000 points instead of 100,000, 3 reps" } : { flags: [], sizes: "full" };
+      if (scale !== null)
+        return {
+          flags: ["--scale", String(scale), ...(mode === "quick" ? ["--reps", "3"] : [])],
+          sizes: scale < 1 ? `compared runs' points x ${scale}` : "full",
+        };
+      return mode === "quick"
+        ? { flags: ["--quick"], sizes: "quick: compared runs x 10,000 points instead of 100,000, 3 reps" }
+        : { flags: [], sizes: "full" };
     }
     case "worker":
-      return mode === "quick" ? { flags: ["--runs", "4"], sizes: "4 runs per slot count instead of 8" } : { flags: [], sizes: "full" };
+      return mode === "quick"
+        ? { flags: ["--runs", "4"], sizes: "4 runs per slot count instead of 8" }
+        : { flags: [], sizes: "full" };
   }
 }
 
-function log(message: string) {
-  process.stdout.write(`${new Date().toISOString().slice(11, 19)} [bench] ${message}\n`);
-}
+const log = (message: string) => logLine(`[bench] ${message}`);
 
-type BenchRun = { bench: Bench; flags: string[]; sizes: string; seconds: number | null; result: Record<string, unknown> | null; problem: string | null };
+type BenchRun = {
+  bench: Bench;
+  flags: string[];
+  sizes: string;
+  seconds: number | null;
+  result: Record<string, unknown> | null;
+  problem: string | null;
+};
 
 /** Every process below `pid`, found through /proc's parent links (the benches start detached workers and servers of their own). */
 function descendantsOf(pid: number): number[] {
@@ -104,10 +131,19 @@ function descendantsOf(pid: number): number[] {
  * limit it and every process it started get SIGTERM, and SIGKILL 10 s later; a bench stopped this
  * way may leave its database (sb_bench_*) behind, and the log says so.
  */
-function runBench(bench: Bench, flags: string[], out: string, timeoutMs: number): Promise<{ seconds: number; problem: string | null }> {
+function runBench(
+  bench: Bench,
+  flags: string[],
+  out: string,
+  timeoutMs: number,
+): Promise<{ seconds: number; problem: string | null }> {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, `test/bench/${bench}-bench.ts`), ...flags, "--out", out], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", path.join(ROOT, `test/bench/${bench}-bench.ts`), ...flags, "--out", out],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
     let tail = "";
     const keep = (chunk: Buffer, stream: NodeJS.WriteStream) => {
       stream.write(chunk);
@@ -138,8 +174,18 @@ function runBench(bench: Bench, flags: string[], out: string, timeoutMs: number)
     child.on("exit", (code, signalName) => {
       clearTimeout(timer);
       const seconds = (performance.now() - started) / 1000;
-      const lastLine = tail.trim().split("\n").filter((line) => line.trim()).at(-1)?.slice(0, 300) ?? "";
-      if (timedOut) resolve({ seconds, problem: `stopped after the ${timeoutMs / 60_000}-minute limit (its database, sb_bench_*, may be left behind)` });
+      const lastLine =
+        tail
+          .trim()
+          .split("\n")
+          .filter((line) => line.trim())
+          .at(-1)
+          ?.slice(0, 300) ?? "";
+      if (timedOut)
+        resolve({
+          seconds,
+          problem: `stopped after the ${timeoutMs / 60_000}-minute limit (its database, sb_bench_*, may be left behind)`,
+        });
       else if (code !== 0) resolve({ seconds, problem: `exited with ${code ?? signalName}: ${lastLine}` });
       else resolve({ seconds, problem: null });
     });
@@ -162,7 +208,8 @@ class NotMeasured extends Error {}
 /** The finite number at a dotted path, else NotMeasured naming the field. */
 function num(source: unknown, dotted: string): number {
   let value: unknown = source;
-  for (const part of dotted.split(".")) value = value !== null && typeof value === "object" ? (value as Record<string, unknown>)[part] : undefined;
+  for (const part of dotted.split("."))
+    value = value !== null && typeof value === "object" ? (value as Record<string, unknown>)[part] : undefined;
   if (typeof value !== "number" || !Number.isFinite(value)) throw new NotMeasured(`no number at ${dotted}`);
   return value;
 }
@@ -181,7 +228,12 @@ const ms = (value: number) => `${value >= 100 ? value.toFixed(0) : value.toFixed
 const whole = (value: number) => Math.round(value).toLocaleString("en");
 
 /** Each goal of issue #10, read from its bench's JSON: one or more figures, or a reason it is not measured. */
-const GOALS: { bench: Bench; figure: string; goal: string; read: (result: Record<string, unknown>) => Omit<Figure, "goal" | "bench">[] }[] = [
+const GOALS: {
+  bench: Bench;
+  figure: string;
+  goal: string;
+  read: (result: Record<string, unknown>) => Omit<Figure, "goal" | "bench">[];
+}[] = [
   {
     bench: "ingest",
     figure: "ingest through the API vs raw COPY",
@@ -206,7 +258,11 @@ const GOALS: { bench: Bench; figure: string; goal: string; read: (result: Record
       list(result, "compare").map((row) => {
         const queryMs = num(row, "queryMs");
         const ratio = num(row, "queryMs") / num(row, "scanMs");
-        return { figure: `compare query vs bare scan: ${String(row.case ?? "?")}`, value: `${times(ratio)}, ${ms(queryMs)} (scan ${ms(num(row, "scanMs"))})`, status: ratio <= 2 && queryMs < 1000 ? "met" : "not met" };
+        return {
+          figure: `compare query vs bare scan: ${String(row.case ?? "?")}`,
+          value: `${times(ratio)}, ${ms(queryMs)} (scan ${ms(num(row, "scanMs"))})`,
+          status: ratio <= 2 && queryMs < 1000 ? "met" : "not met",
+        };
       }),
   },
   {
@@ -218,7 +274,9 @@ const GOALS: { bench: Bench; figure: string; goal: string; read: (result: Record
       // With the Run (experimentId, createdAt, id) index, which the migration creates, when the bench measured both.
       const withIndex = rows.filter((row) => row.index === "with");
       const shipped = withIndex.length ? withIndex : rows;
-      const worst = shipped.reduce((a, b) => (num(b, "ms10k") / num(b, "ms100") > num(a, "ms10k") / num(a, "ms100") ? b : a));
+      const worst = shipped.reduce((a, b) =>
+        num(b, "ms10k") / num(b, "ms100") > num(a, "ms10k") / num(a, "ms100") ? b : a,
+      );
       const ratio = num(worst, "ms10k") / num(worst, "ms100");
       return [
         {
@@ -234,11 +292,19 @@ const GOALS: { bench: Bench; figure: string; goal: string; read: (result: Record
     figure: "trainer vs bare tfjs",
     goal: ">= 95% in every cell",
     read: (result) => {
-      const measured = list(result, "rows").filter((row) => typeof row.ratio === "number" && Number.isFinite(row.ratio));
+      const measured = list(result, "rows").filter(
+        (row) => typeof row.ratio === "number" && Number.isFinite(row.ratio),
+      );
       if (!measured.length) throw new NotMeasured("no row with a trainer/bare ratio");
       const worst = measured.reduce((a, b) => (num(b, "ratio") < num(a, "ratio") ? b : a));
       const ratio = num(worst, "ratio");
-      return [{ figure: "trainer vs bare tfjs", value: `${percent(ratio)} lowest of ${measured.length} cells (${String(worst.backend)}, width ${String(worst.width)})`, status: ratio >= 0.95 ? "met" : "not met" }];
+      return [
+        {
+          figure: "trainer vs bare tfjs",
+          value: `${percent(ratio)} lowest of ${measured.length} cells (${String(worst.backend)}, width ${String(worst.width)})`,
+          status: ratio >= 0.95 ? "met" : "not met",
+        },
+      ];
     },
   },
   {
@@ -247,7 +313,13 @@ const GOALS: { bench: Bench; figure: string; goal: string; read: (result: Record
     goal: ">= 25%",
     read: (result) => {
       const share = num(result, "goals.wasmVsNumpy512.share");
-      return [{ figure: "wasm vs numpy at width 512", value: `${percent(share)} of numpy's GFLOP/s`, status: share >= 0.25 ? "met" : "not met" }];
+      return [
+        {
+          figure: "wasm vs numpy at width 512",
+          value: `${percent(share)} of numpy's GFLOP/s`,
+          status: share >= 0.25 ? "met" : "not met",
+        },
+      ];
     },
   },
   {
@@ -265,7 +337,13 @@ const GOALS: { bench: Bench; figure: string; goal: string; read: (result: Record
     goal: "<= 1.5x",
     read: (result) => {
       const ratio = num(result, "page.appMs") / num(result, "page.bareMs");
-      return [{ figure: "compare page vs bare Chart.js (time to first full draw)", value: `${times(ratio)} (${ms(num(result, "page.appMs"))} vs ${ms(num(result, "page.bareMs"))})`, status: ratio <= 1.5 ? "met" : "not met" }];
+      return [
+        {
+          figure: "compare page vs bare Chart.js (time to first full draw)",
+          value: `${times(ratio)} (${ms(num(result, "page.appMs"))} vs ${ms(num(result, "page.bareMs"))})`,
+          status: ratio <= 1.5 ? "met" : "not met",
+        },
+      ];
     },
   },
 ];
@@ -273,7 +351,15 @@ const GOALS: { bench: Bench; figure: string; goal: string; read: (result: Record
 function figuresOf(runs: Map<Bench, BenchRun>): Figure[] {
   return GOALS.flatMap((goal) => {
     const run = runs.get(goal.bench);
-    const notMeasured = (reason: string): Figure[] => [{ bench: goal.bench, figure: goal.figure, goal: goal.goal, value: `not measured: ${reason}`, status: "not measured" }];
+    const notMeasured = (reason: string): Figure[] => [
+      {
+        bench: goal.bench,
+        figure: goal.figure,
+        goal: goal.goal,
+        value: `not measured: ${reason}`,
+        status: "not measured",
+      },
+    ];
     if (!run) return notMeasured(`bench:${goal.bench} was not run (--only)`);
     if (!run.result) return notMeasured(`bench:${goal.bench}: ${run.problem ?? "no result"}`);
     try {
@@ -288,18 +374,22 @@ function figuresOf(runs: Map<Bench, BenchRun>): Figure[] {
 /** The sizes a bench ran at: what its flags mean, or what its JSON says (the dashboard bench lists what it scaled). */
 function sizesOf(run: BenchRun): string {
   const result = run.result;
-  if (result && Array.isArray(result.scaled)) return result.scaled.length ? `scaled: ${result.scaled.map(String).join("; ")}` : "full";
+  if (result && Array.isArray(result.scaled))
+    return result.scaled.length ? `scaled: ${result.scaled.map(String).join("; ")}` : "full";
   return run.seconds === null ? (reportedSizes(result) ?? "?") : run.sizes;
 }
 
 function reportedSizes(result: Record<string, unknown> | null): string | null {
   if (!result) return null;
   const sizes = result.sizes as Record<string, unknown> | undefined;
-  if (sizes && typeof sizes.points === "number") return `${sizes.points.toLocaleString("en")} points per phase${sizes.scaled ? " (scaled)" : ""}`;
+  if (sizes && typeof sizes.points === "number")
+    return `${sizes.points.toLocaleString("en")} points per phase${sizes.scaled ? " (scaled)" : ""}`;
   if (sizes && typeof sizes.scale === "number") return sizes.scale === 1 ? "full" : `points x ${sizes.scale}`;
   const trainArgs = result.args as Record<string, unknown> | undefined;
   if (trainArgs && typeof trainArgs.quick === "boolean") return trainArgs.quick ? "quick run" : "full run";
-  const throughput = Array.isArray(result.throughput) ? (result.throughput[0] as Record<string, unknown> | undefined) : undefined;
+  const throughput = Array.isArray(result.throughput)
+    ? (result.throughput[0] as Record<string, unknown> | undefined)
+    : undefined;
   if (throughput && typeof throughput.runs === "number") return `${throughput.runs} runs per slot count`;
   return null;
 }
@@ -310,7 +400,11 @@ async function main() {
   const loadAtStart = os.loadavg()[0]!;
   const folder = args.from ?? mkdtempSync(path.join(os.tmpdir(), "scaleboard-bench-"));
   const runs = new Map<Bench, BenchRun>();
-  log(args.from ? `reading results-<bench>.json from ${folder}` : `mode ${args.mode}${args.scale === null ? "" : `, scale ${args.scale}`}; the benches' JSON goes to ${folder}`);
+  log(
+    args.from
+      ? `reading results-<bench>.json from ${folder}`
+      : `mode ${args.mode}${args.scale === null ? "" : `, scale ${args.scale}`}; the benches' JSON goes to ${folder}`,
+  );
   for (const bench of args.only.length ? BENCHES.filter((name) => args.only.includes(name)) : []) {
     const plan = planFor(bench, args.mode, args.scale);
     const out = path.join(folder, `results-${bench}.json`);
@@ -334,11 +428,16 @@ async function main() {
     "",
     "| figure | goal | measured | status |",
     "|---|---|---|---|",
-    ...figures.map((figure) => `| ${cell(figure.figure)} | ${cell(figure.goal)} | ${cell(figure.value)} | ${figure.status} |`),
+    ...figures.map(
+      (figure) => `| ${cell(figure.figure)} | ${cell(figure.goal)} | ${cell(figure.value)} | ${figure.status} |`,
+    ),
     "",
     "| bench | flags | sizes | seconds |",
     "|---|---|---|---|",
-    ...[...runs.values()].map((run) => `| bench:${run.bench} | ${run.flags.join(" ") || "(none)"} | ${cell(sizesOf(run))} | ${run.seconds === null ? "-" : run.seconds.toFixed(0)} |`),
+    ...[...runs.values()].map(
+      (run) =>
+        `| bench:${run.bench} | ${run.flags.join(" ") || "(none)"} | ${cell(sizesOf(run))} | ${run.seconds === null ? "-" : run.seconds.toFixed(0)} |`,
+    ),
   ];
   const markdown = lines.join("\n");
   console.log(`\n${markdown}\n`);

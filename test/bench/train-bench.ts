@@ -7,7 +7,7 @@
  *       and the worker's shouldStop hook; timed from its onProgress callbacks, so data prep,
  *       backend load, model build and the final evaluation are left out;
  *   (c) numpy/OpenBLAS on the same model (test/bench/numpy_mlp.py), when numpy imports.
- * GFLOP/s = 6 x params x samples/s (ENVIRONMENT.md). The analytic FLOPs/step from
+ * GFLOP/s = 6 x params x samples/s (2 FLOPs per parameter per sample forward, 4 backward). The analytic FLOPs/step from
  * server/domain/model-size/count-flops.ts is printed alongside.
  *
  * Run: npx tsx test/bench/train-bench.ts [--quick] [--backends wasm,cpu] [--widths 32,128,512,2048]
@@ -15,7 +15,6 @@
  * Writes test/bench/results-train.json and prints a Markdown table.
  */
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadBackend, type BackendName, type LoadedBackend, type Tf } from "../../worker/training/backend.ts";
@@ -25,8 +24,8 @@ import { countParams } from "../../server/domain/model-size/count-params.ts";
 import { datasetShape } from "../../server/domain/model-size/dataset-shape.ts";
 import { cellConfigOf } from "../../server/domain/spec/expand-sweep.ts";
 import { ZSpec, type CellConfig } from "../../server/domain/spec/spec-schema.ts";
+import { log, readArgs, ROOT, writeResult } from "./bench-harness.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const INPUTS = 64;
 const OUTPUTS = 10;
 const BATCH = 128;
@@ -34,34 +33,49 @@ const BATCH = 128;
 // ---------- arguments ----------
 
 function parseArgs(argv: string[]) {
-  const args = { quick: false, backends: null as string[] | null, widths: [32, 128, 512, 2048], reps: null as number | null, numpy: true, out: path.join(ROOT, "test/bench/results-train.json") };
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index]!;
-    const value = () => {
-      const next = argv[++index];
-      if (next === undefined) throw new Error(`${arg} needs a value`);
-      return next;
-    };
-    if (arg === "--quick") args.quick = true;
-    else if (arg === "--backends") args.backends = value().split(",").filter(Boolean);
-    else if (arg === "--widths") args.widths = value().split(",").filter(Boolean).map(Number);
-    else if (arg === "--reps") args.reps = Number(value());
-    else if (arg === "--no-numpy") args.numpy = false;
-    else if (arg === "--out") args.out = path.resolve(value());
-    else if (arg === "--help" || arg === "-h") {
-      console.log("npx tsx test/bench/train-bench.ts [--quick] [--backends wasm,cpu,tfjs-node] [--widths 32,128,512,2048] [--reps N] [--no-numpy] [--out FILE]");
-      process.exit(0);
-    } else throw new Error(`unknown argument ${arg}`);
-  }
-  if (args.widths.some((width) => !Number.isInteger(width) || width < 1)) throw new Error("--widths: whole numbers, comma-separated");
+  const usage =
+    "npx tsx test/bench/train-bench.ts [--quick] [--backends wasm,cpu,tfjs-node] [--widths 32,128,512,2048] [--reps N] [--no-numpy] [--out FILE]";
+  const { switches, values } = readArgs(argv, {
+    usage,
+    switches: ["--quick", "--no-numpy"],
+    values: ["--backends", "--widths", "--reps", "--out"],
+  });
+  const list = (flag: string) => values.get(flag)?.split(",").filter(Boolean) ?? null;
+  const reps = values.get("--reps");
+  const args = {
+    quick: switches.has("--quick"),
+    backends: list("--backends"),
+    widths: list("--widths")?.map(Number) ?? [32, 128, 512, 2048],
+    reps: reps === undefined ? null : Number(reps),
+    numpy: !switches.has("--no-numpy"),
+    out: path.resolve(values.get("--out") ?? path.join(ROOT, "test/bench/results-train.json")),
+  };
+  if (args.widths.some((width) => !Number.isInteger(width) || width < 1))
+    throw new Error("--widths: whole numbers, comma-separated");
   return args;
 }
 
 const args = parseArgs(process.argv.slice(2));
 /** Time budget per measurement and guard rails; --quick shrinks everything. */
 const PLAN = args.quick
-  ? { targetSeconds: 0.6, warmup: 2, minSteps: 3, maxSteps: 400, cellLimitSeconds: 12, reps: args.reps ?? 1, numpySeconds: 0.4 }
-  : { targetSeconds: 2, warmup: 3, minSteps: 3, maxSteps: 3000, cellLimitSeconds: 60, reps: args.reps ?? 3, numpySeconds: 2 };
+  ? {
+      targetSeconds: 0.6,
+      warmup: 2,
+      minSteps: 3,
+      maxSteps: 400,
+      cellLimitSeconds: 12,
+      reps: args.reps ?? 1,
+      numpySeconds: 0.4,
+    }
+  : {
+      targetSeconds: 2,
+      warmup: 3,
+      minSteps: 3,
+      maxSteps: 3000,
+      cellLimitSeconds: 60,
+      reps: args.reps ?? 3,
+      numpySeconds: 2,
+    };
 
 // loadBackend honours TF_BACKEND over its argument: the bench picks backends itself.
 delete process.env.TF_BACKEND;
@@ -79,7 +93,14 @@ function cellConfig(width: number, steps: number): CellConfig {
       dataset: { kind: "teacher", inputs: INPUTS, outputs: OUTPUTS, hidden: 32, samples: 4096, noise: 0.1, seed: 0 },
       validation: { fraction: 0.05 },
       model: { family: "mlp", depth: 2, width, activation: "relu" },
-      training: { optimizer: { kind: "adam", lr: 1e-3 }, batchSize: BATCH, budget: { steps }, logEvery: 10, evalEvery: 1_000_000, seed: 0 },
+      training: {
+        optimizer: { kind: "adam", lr: 1e-3 },
+        batchSize: BATCH,
+        budget: { steps },
+        logEvery: 10,
+        evalEvery: 1_000_000,
+        seed: 0,
+      },
     }),
   );
 }
@@ -91,7 +112,14 @@ function cellConfig(width: number, steps: number): CellConfig {
  * time over the same window (contention shows as wall >> cpu); windowSeconds: seconds per step of
  * each whole CHUNK-step window, whose fast quantile is a load-robust second estimate.
  */
-type Measurement = { steps: number; seconds: number; cpuSeconds: number; samplesPerSecond: number; gflops: number; windowSeconds: number[] };
+type Measurement = {
+  steps: number;
+  seconds: number;
+  cpuSeconds: number;
+  samplesPerSecond: number;
+  gflops: number;
+  windowSeconds: number[];
+};
 const CHUNK = 10;
 
 const cpuNow = () => {
@@ -99,7 +127,13 @@ const cpuNow = () => {
   return (usage.user + usage.system) / 1e6;
 };
 
-const measurement = (params: number, steps: number, seconds: number, cpuSeconds: number, windowSeconds: number[]): Measurement => {
+const measurement = (
+  params: number,
+  steps: number,
+  seconds: number,
+  cpuSeconds: number,
+  windowSeconds: number[],
+): Measurement => {
   const samplesPerSecond = (steps * BATCH) / seconds;
   return { steps, seconds, cpuSeconds, samplesPerSecond, gflops: (6 * params * samplesPerSecond) / 1e9, windowSeconds };
 };
@@ -122,7 +156,11 @@ function bareModel(tf: Tf, width: number) {
     variableOf(tf.randomNormal([fanIn, fanOut], 0, gain / Math.sqrt(fanIn), "float32", fanIn * 31 + fanOut)),
     variableOf(tf.zeros([fanOut])),
   ];
-  const variables = [...layer(INPUTS, width, Math.SQRT2), ...layer(width, width, Math.SQRT2), ...layer(width, OUTPUTS, 1)];
+  const variables = [
+    ...layer(INPUTS, width, Math.SQRT2),
+    ...layer(width, width, Math.SQRT2),
+    ...layer(width, OUTPUTS, 1),
+  ];
   const [w1, b1, w2, b2, w3, b3] = variables as [ReturnType<Tf["variable"]>, ...ReturnType<Tf["variable"]>[]];
   const x = tf.randomNormal([BATCH, INPUTS], 0, 1, "float32", 1);
   const y = tf.randomNormal([BATCH, OUTPUTS], 0, 1, "float32", 2);
@@ -136,7 +174,8 @@ function bareModel(tf: Tf, width: number) {
     params: variables.reduce((sum, variable) => sum + variable.size, 0),
     // returnCost false: no read-back per step. wasm, cpu and tfjs-node run kernels synchronously,
     // so the work is done when minimize returns; sync() reads one value at the end regardless.
-    step: () => optimizer.minimize(() => tf.losses.meanSquaredError(y, forward()) as ReturnType<Tf["scalar"]>, false, variables),
+    step: () =>
+      optimizer.minimize(() => tf.losses.meanSquaredError(y, forward()) as ReturnType<Tf["scalar"]>, false, variables),
     sync: () => w1.dataSync()[0],
     dispose: () => {
       optimizer.dispose();
@@ -152,7 +191,12 @@ const clampSteps = (perStep: number) => {
 };
 
 /** Warm-up, a short calibration to pick the step count (unless given), then timed steps. */
-function runBare(tf: Tf, width: number, fixedSteps: number | null, warmup: number): Measurement & { perStepCalibration: number } {
+function runBare(
+  tf: Tf,
+  width: number,
+  fixedSteps: number | null,
+  warmup: number,
+): Measurement & { perStepCalibration: number } {
   const model = bareModel(tf, width);
   try {
     for (let index = 0; index < warmup; index++) model.step();
@@ -182,7 +226,10 @@ function runBare(tf: Tf, width: number, fixedSteps: number | null, warmup: numbe
       }
     }
     model.sync();
-    return { ...measurement(model.params, steps, (performance.now() - started) / 1000, cpuNow() - cpuStarted, windows), perStepCalibration: perStep };
+    return {
+      ...measurement(model.params, steps, (performance.now() - started) / 1000, cpuNow() - cpuStarted, windows),
+      perStepCalibration: perStep,
+    };
   } finally {
     model.dispose();
   }
@@ -202,7 +249,8 @@ async function runTrainer(loaded: LoadedBackend, width: number, steps: number, w
         points += batch.length;
       },
       onProgress: ({ step }) => {
-        if (step === warmup + steps || (step >= warmup && (step - warmup) % CHUNK === 0)) progress.push({ step, time: performance.now(), cpu: cpuNow() });
+        if (step === warmup + steps || (step >= warmup && (step - warmup) % CHUNK === 0))
+          progress.push({ step, time: performance.now(), cpu: cpuNow() });
       },
       // As the worker's training process does (worker/train-process.ts): this makes trainCell
       // yield to the event loop (setImmediate) before every step.
@@ -217,36 +265,77 @@ async function runTrainer(loaded: LoadedBackend, width: number, steps: number, w
   if (!from || !to) throw new Error("trainCell did not report the expected progress");
   const windows = progress
     .filter((entry) => (entry.step - warmup) % CHUNK === 0)
-    .flatMap((entry, index, list) => (index === 0 || entry.step - list[index - 1]!.step !== CHUNK ? [] : [(entry.time - list[index - 1]!.time) / 1000 / CHUNK]));
+    .flatMap((entry, index, list) =>
+      index === 0 || entry.step - list[index - 1]!.step !== CHUNK
+        ? []
+        : [(entry.time - list[index - 1]!.time) / 1000 / CHUNK],
+    );
   return {
     ...measurement(result.summary.paramCount, steps, (to.time - from.time) / 1000, to.cpu - from.cpu, windows),
     wallClockSeconds: total,
     setupAndEvalSeconds: total - (to.time - from.time) / 1000,
     points,
-    summary: { paramCount: result.summary.paramCount, paramCountExpected: result.summary.paramCountExpected, flopsPerStep: result.summary.flopsPerStep, finalTrainLoss: result.summary.finalTrainLoss },
+    summary: {
+      paramCount: result.summary.paramCount,
+      paramCountExpected: result.summary.paramCountExpected,
+      flopsPerStep: result.summary.flopsPerStep,
+      finalTrainLoss: result.summary.finalTrainLoss,
+    },
   };
 }
 
 // ---------- (c) numpy ----------
 
-type NumpyRow = { width: number; params: number; steps: number; seconds: number; samplesPerSecond: number; gflops: number };
-type NumpyRun = { blas: { corename?: string | null; num_threads?: number | null; source?: string; libraries?: unknown[] } & Record<string, unknown>; results: NumpyRow[] };
+type NumpyRow = {
+  width: number;
+  params: number;
+  steps: number;
+  seconds: number;
+  samplesPerSecond: number;
+  gflops: number;
+};
+type NumpyRun = {
+  blas: { corename?: string | null; num_threads?: number | null; source?: string; libraries?: unknown[] } & Record<
+    string,
+    unknown
+  >;
+  results: NumpyRow[];
+};
 
-function runNumpy(widths: number[], threads: number | null): { available: true; run: NumpyRun } | { available: false; reason: string } {
+function runNumpy(
+  widths: number[],
+  threads: number | null,
+): { available: true; run: NumpyRun } | { available: false; reason: string } {
   const probe = spawnSync("python3", ["-c", "import numpy"], { encoding: "utf8" });
   if (probe.error || probe.status !== 0) return { available: false, reason: "numpy not available" };
-  // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE slow a current numpy (.library/env/README.md):
-  // unset both for this command alone.
+  // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, where a machine sets them for an older OpenBLAS, slow a
+  // current numpy: unset both for this command alone.
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   if (threads !== null) env.OPENBLAS_NUM_THREADS = String(threads);
   const child = spawnSync(
     "python3",
-    [path.join(ROOT, "test/bench/numpy_mlp.py"), "--widths", widths.join(","), "--batch", String(BATCH), "--target-seconds", String(PLAN.numpySeconds), "--warmup", String(PLAN.warmup), "--reps", "3"],
+    [
+      path.join(ROOT, "test/bench/numpy_mlp.py"),
+      "--widths",
+      widths.join(","),
+      "--batch",
+      String(BATCH),
+      "--target-seconds",
+      String(PLAN.numpySeconds),
+      "--warmup",
+      String(PLAN.warmup),
+      "--reps",
+      "3",
+    ],
     { encoding: "utf8", env, timeout: 240_000 },
   );
-  if (child.error || child.status !== 0) return { available: false, reason: `numpy bench failed: ${(child.error?.message ?? child.stderr).trim().split("\n").pop()}` };
+  if (child.error || child.status !== 0)
+    return {
+      available: false,
+      reason: `numpy bench failed: ${(child.error?.message ?? child.stderr).trim().split("\n").pop()}`,
+    };
   return { available: true, run: JSON.parse(child.stdout) as NumpyRun };
 }
 
@@ -273,14 +362,19 @@ type Row = {
 };
 
 const fmt = (value: number | null | undefined, digits = 0) =>
-  value === null || value === undefined || !Number.isFinite(value) ? "—" : value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const log = (message: string) => process.stderr.write(`${message}\n`);
-const best = <T extends Measurement>(list: T[]) => list.reduce((top, entry) => (entry.samplesPerSecond > top.samplesPerSecond ? entry : top));
+  value === null || value === undefined || !Number.isFinite(value)
+    ? "—"
+    : value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const best = <T extends Measurement>(list: T[]) =>
+  list.reduce((top, entry) => (entry.samplesPerSecond > top.samplesPerSecond ? entry : top));
 
 async function main() {
   const benchStarted = performance.now();
   const loadAtStart = os.loadavg()[0]!;
-  if (loadAtStart > 0.5 * os.cpus().length) log(`warning: load average ${loadAtStart.toFixed(2)} on ${os.cpus().length} cores: other work will skew the numbers`);
+  if (loadAtStart > 0.5 * os.cpus().length)
+    log(
+      `warning: load average ${loadAtStart.toFixed(2)} on ${os.cpus().length} cores: other work will skew the numbers`,
+    );
   const wanted = (args.backends ?? ["wasm", "cpu", "tfjs-node"]) as BackendName[];
   const rows: Row[] = [];
   const unavailable: { backend: string; reason: string }[] = [];
@@ -298,7 +392,8 @@ async function main() {
       numpyOneThread = runNumpy(args.widths, 1);
     } else log(`  ${numpy.reason}`);
   }
-  const numpyAt = (run: ReturnType<typeof runNumpy> | null, width: number) => (run?.available ? (run.run.results.find((row) => row.width === width) ?? null) : null);
+  const numpyAt = (run: ReturnType<typeof runNumpy> | null, width: number) =>
+    run?.available ? (run.run.results.find((row) => row.width === width) ?? null) : null;
   const defaultThreads = numpy.available ? (numpy.run.blas.num_threads ?? null) : null;
   /** numpy's best at a width over its default thread count and one thread (OpenBLAS threads collapse when the cores are busy). */
   const numpyBest = (width: number) => {
@@ -306,7 +401,9 @@ async function main() {
       { row: numpyAt(numpy, width), threads: defaultThreads },
       { row: numpyAt(numpyOneThread, width), threads: 1 },
     ].filter((entry): entry is { row: NumpyRow; threads: number | null } => entry.row !== null);
-    return candidates.length ? candidates.reduce((top, entry) => (entry.row.gflops > top.row.gflops ? entry : top)) : null;
+    return candidates.length
+      ? candidates.reduce((top, entry) => (entry.row.gflops > top.row.gflops ? entry : top))
+      : null;
   };
 
   for (const backend of wanted) {
@@ -340,7 +437,20 @@ async function main() {
       const shape = datasetShape(config.dataset);
       const analytic = flopsPerStep(config.model, shape, BATCH).total;
       if (countParams(config.model, shape) !== params) throw new Error(`parameter count mismatch at width ${width}`);
-      const row: Row = { backend, width, params, analyticFlopsPerStep: analytic, conventionFlopsPerStep: 6 * params * BATCH, a: null, b: null, ratio: null, ratioFastWindows: null, ratioPairsMedian: null, ratioCpu: null, contention: null };
+      const row: Row = {
+        backend,
+        width,
+        params,
+        analyticFlopsPerStep: analytic,
+        conventionFlopsPerStep: 6 * params * BATCH,
+        a: null,
+        b: null,
+        ratio: null,
+        ratioFastWindows: null,
+        ratioPairsMedian: null,
+        ratioCpu: null,
+        contention: null,
+      };
       rows.push(row);
 
       // Too slow to measure? Estimate from the previous width (cost grows about with params).
@@ -349,17 +459,24 @@ async function main() {
       // as few timed steps as the time allows (at least 2), and as many reps as fit in the cell limit.
       const heavy = estimate !== null && estimate > 0.5;
       const warmup = heavy ? 2 : PLAN.warmup;
-      const heavySteps = heavy ? Math.max(2, Math.min(PLAN.minSteps, Math.round(PLAN.targetSeconds / estimate!))) : null;
+      const heavySteps = heavy
+        ? Math.max(2, Math.min(PLAN.minSteps, Math.round(PLAN.targetSeconds / estimate!)))
+        : null;
       if (estimate !== null) {
-        const plannedSteps = heavySteps !== null ? 2 * (warmup + heavySteps) : warmup + 1 + PLAN.minSteps + (warmup + PLAN.minSteps);
+        const plannedSteps =
+          heavySteps !== null ? 2 * (warmup + heavySteps) : warmup + 1 + PLAN.minSteps + (warmup + PLAN.minSteps);
         if (estimate * plannedSteps > PLAN.cellLimitSeconds) {
           row.skipped = `skipped: about ${fmt(estimate, 1)} s/step, ${fmt(estimate * plannedSteps)} s for the cell (limit ${PLAN.cellLimitSeconds} s)`;
           log(`${backend} w=${width}: ${row.skipped}`);
           continue;
         }
       }
-      const reps = heavy ? Math.max(1, Math.min(PLAN.reps, Math.floor(PLAN.cellLimitSeconds / (estimate! * 2 * (warmup + heavySteps!))))) : PLAN.reps;
-      log(`${backend} w=${width}: params ${params.toLocaleString("en-US")}${estimate !== null ? `, est. ${fmt(estimate * 1000, 1)} ms/step` : ""}`);
+      const reps = heavy
+        ? Math.max(1, Math.min(PLAN.reps, Math.floor(PLAN.cellLimitSeconds / (estimate! * 2 * (warmup + heavySteps!)))))
+        : PLAN.reps;
+      log(
+        `${backend} w=${width}: params ${params.toLocaleString("en-US")}${estimate !== null ? `, est. ${fmt(estimate * 1000, 1)} ms/step` : ""}`,
+      );
 
       // (a) then (b), alternated over reps; each rep picks the same step count for both.
       const aReps: (Measurement & { perStepCalibration: number })[] = [];
@@ -367,21 +484,50 @@ async function main() {
       for (let rep = 0; rep < reps; rep++) {
         const a = runBare(tf, width, heavySteps ?? (rep === 0 ? null : aReps[0]!.steps), warmup);
         aReps.push(a);
-        log(`  (a) ${a.steps} steps in ${fmt(a.seconds, 2)} s (cpu ${fmt(a.cpuSeconds, 2)} s): ${fmt(a.samplesPerSecond)} samples/s, ${fmt(a.gflops, 2)} GFLOP/s`);
+        log(
+          `  (a) ${a.steps} steps in ${fmt(a.seconds, 2)} s (cpu ${fmt(a.cpuSeconds, 2)} s): ${fmt(a.samplesPerSecond)} samples/s, ${fmt(a.gflops, 2)} GFLOP/s`,
+        );
         const b = await runTrainer(loaded, width, a.steps, warmup);
         bReps.push(b);
-        log(`  (b) ${b.steps} steps in ${fmt(b.seconds, 2)} s (cpu ${fmt(b.cpuSeconds, 2)} s): ${fmt(b.samplesPerSecond)} samples/s, ${fmt(b.gflops, 2)} GFLOP/s (trainCell wall ${fmt(b.wallClockSeconds, 2)} s)`);
+        log(
+          `  (b) ${b.steps} steps in ${fmt(b.seconds, 2)} s (cpu ${fmt(b.cpuSeconds, 2)} s): ${fmt(b.samplesPerSecond)} samples/s, ${fmt(b.gflops, 2)} GFLOP/s (trainCell wall ${fmt(b.wallClockSeconds, 2)} s)`,
+        );
       }
       const a = best(aReps);
       const b = best(bReps);
-      row.a = { ...a, reps: aReps.map(({ steps, seconds, cpuSeconds, samplesPerSecond, gflops, windowSeconds }) => ({ steps, seconds, cpuSeconds, samplesPerSecond, gflops, windowSeconds })) };
-      row.b = { ...b, reps: bReps.map(({ steps, seconds, cpuSeconds, samplesPerSecond, gflops, windowSeconds }) => ({ steps, seconds, cpuSeconds, samplesPerSecond, gflops, windowSeconds })) };
+      row.a = {
+        ...a,
+        reps: aReps.map(({ steps, seconds, cpuSeconds, samplesPerSecond, gflops, windowSeconds }) => ({
+          steps,
+          seconds,
+          cpuSeconds,
+          samplesPerSecond,
+          gflops,
+          windowSeconds,
+        })),
+      };
+      row.b = {
+        ...b,
+        reps: bReps.map(({ steps, seconds, cpuSeconds, samplesPerSecond, gflops, windowSeconds }) => ({
+          steps,
+          seconds,
+          cpuSeconds,
+          samplesPerSecond,
+          gflops,
+          windowSeconds,
+        })),
+      };
       row.ratio = b.samplesPerSecond / a.samplesPerSecond;
       const fastA = fastWindow(aReps);
       const fastB = fastWindow(bReps);
       row.ratioFastWindows = fastA !== null && fastB !== null ? fastA / fastB : null;
-      const pairs = aReps.map((rep, index) => bReps[index]!.samplesPerSecond / rep.samplesPerSecond).sort((left, right) => left - right);
-      row.ratioPairsMedian = pairs.length % 2 ? pairs[(pairs.length - 1) / 2]! : (pairs[pairs.length / 2 - 1]! + pairs[pairs.length / 2]!) / 2;
+      const pairs = aReps
+        .map((rep, index) => bReps[index]!.samplesPerSecond / rep.samplesPerSecond)
+        .sort((left, right) => left - right);
+      row.ratioPairsMedian =
+        pairs.length % 2
+          ? pairs[(pairs.length - 1) / 2]!
+          : (pairs[pairs.length / 2 - 1]! + pairs[pairs.length / 2]!) / 2;
       const cpuPerStep = (reps: Measurement[]) => Math.min(...reps.map((rep) => rep.cpuSeconds / rep.steps));
       row.ratioCpu = cpuPerStep(aReps) / cpuPerStep(bReps);
       row.contention = a.seconds / a.cpuSeconds;
@@ -393,7 +539,9 @@ async function main() {
 
   // ---------- report ----------
   const table: string[] = [];
-  table.push("| backend | width | params | (a) samples/s | (a) GFLOP/s | (b) samples/s | (b) GFLOP/s | (b)/(a) | numpy GFLOP/s | wasm/numpy |");
+  table.push(
+    "| backend | width | params | (a) samples/s | (a) GFLOP/s | (b) samples/s | (b) GFLOP/s | (b)/(a) | numpy GFLOP/s | wasm/numpy |",
+  );
   table.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const row of rows) {
     const best = numpyBest(row.width);
@@ -408,7 +556,8 @@ async function main() {
       `| ${row.backend} | ${row.width} | ${fmt(row.params)} | ${fmt(row.a?.samplesPerSecond)} | ${fmt(row.a?.gflops, 2)} | ${fmt(row.b?.samplesPerSecond)} | ${fmt(row.b?.gflops, 2)} | ${row.ratio === null ? "—" : `${fmt(100 * row.ratio, 1)}%`} | ${npCell} | ${vsNumpy} |`,
     );
   }
-  for (const entry of unavailable) table.push(`| ${entry.backend} | — | — | not available: ${entry.reason.split("\n")[0]} | | | | | | |`);
+  for (const entry of unavailable)
+    table.push(`| ${entry.backend} | — | — | not available: ${entry.reason.split("\n")[0]} | | | | | | |`);
 
   // Goals.
   const measured = rows.filter((row) => row.ratio !== null);
@@ -422,7 +571,15 @@ async function main() {
   const share = wasm512 && np512 ? wasm512.a!.gflops / np512.gflops : null;
   const shareB = wasm512?.b && np512 ? wasm512.b.gflops / np512.gflops : null;
   const goal2 =
-    share !== null ? (share >= 0.25 ? "met" : "not met") : !wasm512 ? "not measured (wasm at width 512 was not run)" : numpy.available ? "not measured" : `not measured (${numpy.reason})`;
+    share !== null
+      ? share >= 0.25
+        ? "met"
+        : "not met"
+      : !wasm512
+        ? "not measured (wasm at width 512 was not run)"
+        : numpy.available
+          ? "not measured"
+          : `not measured (${numpy.reason})`;
   const goals = [
     `- (b) >= 95% of (a) in every measured cell: **${goal1}**${below.length ? ` (below: ${below.map((row) => `${row.backend} w=${row.width} ${fmt(100 * row.ratio!, 1)}%`).join(", ")})` : ""}`,
     `- wasm at width 512 >= 25% of numpy's GFLOP/s: **${goal2}**${share !== null ? ` ((a) ${fmt(wasm512!.a!.gflops, 2)} vs numpy's best ${fmt(np512!.gflops, 2)} GFLOP/s (${best512!.threads ?? "?"} thread(s)) = ${fmt(100 * share, 0)}%; through trainCell (b): ${fmt(100 * (shareB ?? NaN), 0)}%; ${[np512default && `numpy ${defaultThreads ?? "?"} threads ${fmt(np512default.gflops, 2)}`, np512one && `1 thread ${fmt(np512one.gflops, 2)}`].filter(Boolean).join(", ")})` : ""}`,
@@ -430,13 +587,17 @@ async function main() {
 
   const flopsLines = rows
     .filter((row, index, list) => list.findIndex((other) => other.width === row.width) === index)
-    .map((row) => `w=${row.width}: analytic ${fmt(row.analyticFlopsPerStep / 1e6, 2)} MFLOP/step (count-flops) vs 6 x params x batch ${fmt(row.conventionFlopsPerStep / 1e6, 2)} (${fmt((100 * row.analyticFlopsPerStep) / row.conventionFlopsPerStep, 2)}%)`);
+    .map(
+      (row) =>
+        `w=${row.width}: analytic ${fmt(row.analyticFlopsPerStep / 1e6, 2)} MFLOP/step (count-flops) vs 6 x params x batch ${fmt(row.conventionFlopsPerStep / 1e6, 2)} (${fmt((100 * row.analyticFlopsPerStep) / row.conventionFlopsPerStep, 2)}%)`,
+    );
 
   const numpyRun = numpy.available ? numpy.run : null;
   const blas = numpyRun?.blas ?? null;
-  const numpyLine = numpyRun && blas
-    ? `numpy ${String(blas.numpy)}: OpenBLAS kernel ${blas.corename ?? "?"} (${blas.source}), default ${blas.num_threads} thread(s): ${numpyRun.results.map((row) => `w=${row.width} ${fmt(row.gflops, 1)}`).join(", ")} GFLOP/s${numpyOneThread?.available ? `; 1 thread: ${numpyOneThread.run.results.map((row) => `w=${row.width} ${fmt(row.gflops, 1)}`).join(", ")} GFLOP/s` : ""}; the table and goal use the better of the two (OpenBLAS's threads collapse when the other core is busy); best of 3 windows each; OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for that command`
-    : `numpy: ${numpy.available ? "no BLAS information" : numpy.reason}`;
+  const numpyLine =
+    numpyRun && blas
+      ? `numpy ${String(blas.numpy)}: OpenBLAS kernel ${blas.corename ?? "?"} (${blas.source}), default ${blas.num_threads} thread(s): ${numpyRun.results.map((row) => `w=${row.width} ${fmt(row.gflops, 1)}`).join(", ")} GFLOP/s${numpyOneThread?.available ? `; 1 thread: ${numpyOneThread.run.results.map((row) => `w=${row.width} ${fmt(row.gflops, 1)}`).join(", ")} GFLOP/s` : ""}; the table and goal use the better of the two (OpenBLAS's threads collapse when the other core is busy); best of 3 windows each; OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset for that command`
+      : `numpy: ${numpy.available ? "no BLAS information" : numpy.reason}`;
 
   const elapsed = (performance.now() - benchStarted) / 1000;
   const loadAtEnd = os.loadavg()[0]!;
@@ -469,27 +630,39 @@ async function main() {
   ].join("\n");
   console.log(output);
 
-  writeFileSync(
-    args.out,
-    `${JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        host: { loadAverage: { start: loadAtStart, end: loadAtEnd }, cpus: os.cpus().length, model: os.cpus()[0]?.model ?? null, node: process.version, platform: `${os.platform()} ${os.release()}` },
-        args: { quick: args.quick, backends: wanted, widths: args.widths, plan: PLAN },
-        model: { inputs: INPUTS, outputs: OUTPUTS, depth: 2, activation: "relu", batch: BATCH, optimizer: "adam", loss: "mse" },
-        rows,
-        unavailable,
-        numpy: numpy.available ? numpy.run : { reason: numpy.reason },
-        numpyOneThread: numpyOneThread?.available ? numpyOneThread.run : null,
-        goals: { trainerVsBare: { status: goal1, below: below.map((row) => ({ backend: row.backend, width: row.width, ratio: row.ratio })) }, wasmVsNumpy512: { status: goal2, share, shareTrainer: shareB } },
-        elapsedSeconds: elapsed,
-        markdown: output,
+  writeResult(args.out, {
+    date: new Date().toISOString(),
+    host: {
+      loadAverage: { start: loadAtStart, end: loadAtEnd },
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model ?? null,
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+    },
+    args: { quick: args.quick, backends: wanted, widths: args.widths, plan: PLAN },
+    model: {
+      inputs: INPUTS,
+      outputs: OUTPUTS,
+      depth: 2,
+      activation: "relu",
+      batch: BATCH,
+      optimizer: "adam",
+      loss: "mse",
+    },
+    rows,
+    unavailable,
+    numpy: numpy.available ? numpy.run : { reason: numpy.reason },
+    numpyOneThread: numpyOneThread?.available ? numpyOneThread.run : null,
+    goals: {
+      trainerVsBare: {
+        status: goal1,
+        below: below.map((row) => ({ backend: row.backend, width: row.width, ratio: row.ratio })),
       },
-      null,
-      2,
-    )}\n`,
-  );
-  log(`wrote ${path.relative(process.cwd(), args.out)}`);
+      wasmVsNumpy512: { status: goal2, share, shareTrainer: shareB },
+    },
+    elapsedSeconds: elapsed,
+    markdown: output,
+  });
 }
 
 await main();

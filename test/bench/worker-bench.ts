@@ -25,51 +25,46 @@
  * Prints a Markdown table and writes the figures to test/bench/results-worker.json.
  */
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { createCaller } from "../../server/api/root.ts";
 import { createTRPCContext } from "../../server/api/trpc.ts";
 import { migrateDatabase } from "../../server/database/migrate.ts";
 import { createDb, type Db } from "../../server/db.ts";
+import { countLoggedPoints, readLoggedPoints } from "../../server/domain/metrics/read-points.ts";
 import { startProducerQueue } from "../../server/queue/boss.ts";
 import { createTeamWith, createUser, userActor } from "../helpers/actors.ts";
 import { startWorker, waitFor, type WorkerProcess } from "../helpers/worker-process.ts";
+import { createBenchDatabase, median, readArgs, ROOT, writeResult } from "./bench-harness.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const FINISHED = ["succeeded", "failed", "canceled", "diverged"] as const;
 
 const USAGE = "npx tsx test/bench/worker-bench.ts [--quick] [--runs 8] [--autogroup-nice N] [--out FILE]";
 
 function parseArgs(argv: string[]) {
-  const args = { quick: false, runs: null as number | null, autogroupNice: null as number | null, out: path.join(ROOT, "test/bench/results-worker.json") };
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index]!;
-    if (arg === "--quick") {
-      args.quick = true;
-      continue;
-    }
-    if (arg === "--help" || arg === "-h") {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    const next = argv[++index];
-    if (next === undefined) throw new Error(`${arg} needs a value (${USAGE})`);
-    if (arg === "--runs") args.runs = Number(next);
-    else if (arg === "--autogroup-nice") args.autogroupNice = Number(next);
-    else if (arg === "--out") args.out = path.resolve(next);
-    else throw new Error(`unknown argument ${arg} (${USAGE})`);
-  }
-  const runs = args.runs ?? (args.quick ? 4 : 8);
+  const { switches, values } = readArgs(argv, {
+    usage: USAGE,
+    switches: ["--quick"],
+    values: ["--runs", "--autogroup-nice", "--out"],
+  });
+  const nice = values.get("--autogroup-nice");
+  const args = {
+    quick: switches.has("--quick"),
+    autogroupNice: nice === undefined ? null : Number(nice),
+    out: path.resolve(values.get("--out") ?? path.join(ROOT, "test/bench/results-worker.json")),
+  };
+  const runs = Number(values.get("--runs") ?? (args.quick ? 4 : 8));
   if (!Number.isInteger(runs) || runs < 2) throw new Error("--runs: a whole number of at least 2");
-  if (args.autogroupNice !== null && !(Number.isInteger(args.autogroupNice) && args.autogroupNice >= -20 && args.autogroupNice <= 19)) throw new Error("--autogroup-nice: a whole number from -20 to 19");
+  if (
+    args.autogroupNice !== null &&
+    !(Number.isInteger(args.autogroupNice) && args.autogroupNice >= -20 && args.autogroupNice <= 19)
+  )
+    throw new Error("--autogroup-nice: a whole number from -20 to 19");
   return { ...args, runs, latencyTrials: args.quick ? 2 : 3 };
 }
 
 const args = parseArgs(process.argv.slice(2));
-const adminUrl = process.env.TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 
 function tinySpec(experiment: string, steps: number): string {
   return `
@@ -93,11 +88,6 @@ resources: { backend: wasm }
 sweep: { seeds: ${runs} }`;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 const seconds = (ms: number) => Math.round(ms) / 1000;
 const round2 = (value: number) => Math.round(value * 100) / 100;
 
@@ -110,7 +100,10 @@ function processTreeCpuSeconds(pid: number): { own: number; children: number } |
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after "(comm) ": state is field 3, so utime (14) .. cstime (17) sit at 11..14.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    const fields = stat
+      .slice(stat.lastIndexOf(")") + 2)
+      .split(" ")
+      .map(Number);
     return { own: (fields[11]! + fields[12]!) / CLOCK_TICKS, children: (fields[13]! + fields[14]!) / CLOCK_TICKS };
   } catch {
     return null;
@@ -130,7 +123,9 @@ function treeCpuSeconds(pid: number): { own: number; total: number } | null {
 
 function childrenOf(pid: number): number[] {
   try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number));
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
+    );
   } catch {
     return [];
   }
@@ -141,21 +136,19 @@ function setAutogroupNice(pid: number, nice: number): void {
   try {
     writeFileSync(`/proc/${pid}/autogroup`, String(nice));
   } catch (error) {
-    throw new Error(`--autogroup-nice ${nice}: cannot set it for the worker (${(error as Error).message}); it needs Linux with autogroups, and root below 0`);
+    throw new Error(
+      `--autogroup-nice ${nice}: cannot set it for the worker (${(error as Error).message}); it needs Linux with autogroups, and root below 0`,
+    );
   }
 }
 
 /** Busy CPU seconds of the whole machine, all cores (os.cpus() times are in ms). */
-const machineBusySeconds = () => os.cpus().reduce((sum, cpu) => sum + cpu.times.user + cpu.times.nice + cpu.times.sys + cpu.times.irq, 0) / 1000;
+const machineBusySeconds = () =>
+  os.cpus().reduce((sum, cpu) => sum + cpu.times.user + cpu.times.nice + cpu.times.sys + cpu.times.irq, 0) / 1000;
 
 async function main() {
-  const name = `sb_bench_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
+  const benchDatabase = await createBenchDatabase("sb_bench_worker");
+  const databaseUrl = benchDatabase.url;
   const workers: WorkerProcess[] = [];
   let db: Db | null = null;
   let producer: Awaited<ReturnType<typeof startProducerQueue>> | null = null;
@@ -167,13 +160,19 @@ async function main() {
     const queue = producer.queue;
     const editorId = (await createUser(database, "Bench")).id;
     const teamId = (await createTeamWith(database, { [editorId]: "editor" })).id;
-    const caller = createCaller(createTRPCContext({ db: database, actor: userActor(editorId), queue: async () => queue }));
+    const caller = createCaller(
+      createTRPCContext({ db: database, actor: userActor(editorId), queue: async () => queue }),
+    );
     const apply = async (source: string) => {
       const result = await caller.spec.applySpec({ teamId, source, fileName: "worker-bench.yaml" });
       return { runIds: result.created, appliedAt: Date.now() };
     };
     const worker = async (workerName: string, slots: number, env: Record<string, string> = {}) => {
-      const started = startWorker(databaseUrl, { name: workerName, slots, env: { SCALEBOARD_CHECKPOINT_STEPS: "100", ...env } });
+      const started = startWorker(databaseUrl, {
+        name: workerName,
+        slots,
+        env: { SCALEBOARD_CHECKPOINT_STEPS: "100", ...env },
+      });
       workers.push(started);
       await started.ready;
       return started;
@@ -185,13 +184,15 @@ async function main() {
     const firstPointAt = (runId: string) =>
       waitFor(
         `a point of run ${runId}`,
-        async () => ((await database.metricPoint.count({ where: { series: { runId } } })) > 0 ? Date.now() : null),
+        async () => ((await countLoggedPoints(database, { runId })) > 0 ? Date.now() : null),
         { timeoutMs: 60_000, intervalMs: 20 },
       );
     const allFinished = (runIds: string[], timeoutMs: number) =>
       waitFor(
         `${runIds.length} run(s) to finish`,
-        async () => (await database.run.count({ where: { id: { in: runIds }, status: { in: [...FINISHED] } } })) === runIds.length,
+        async () =>
+          (await database.run.count({ where: { id: { in: runIds }, status: { in: [...FINISHED] } } })) ===
+          runIds.length,
         { timeoutMs, intervalMs: 50 },
       );
     const loadAtStart = os.loadavg()[0]!;
@@ -199,7 +200,11 @@ async function main() {
     // (1) claim-to-first-step latency
     console.error("(1) claim-to-first-step latency...");
     const idle = await worker("bench-latency", 1);
-    const latency: { applyToClaimSeconds: number; claimToFirstPointSeconds: number; applyToFirstPointSeconds: number }[] = [];
+    const latency: {
+      applyToClaimSeconds: number;
+      claimToFirstPointSeconds: number;
+      applyToFirstPointSeconds: number;
+    }[] = [];
     for (let trial = 0; trial < args.latencyTrials; trial++) {
       const { runIds, appliedAt } = await apply(tinySpec(`latency-${trial}`, 200));
       const runId = runIds[0]!;
@@ -221,15 +226,25 @@ async function main() {
     const pair = [await worker("bench-crash-a", 1, stale), await worker("bench-crash-b", 1, stale)];
     const { runIds: crashRuns } = await apply(tinySpec("crash", 6000));
     const crashRun = crashRuns[0]!;
-    const checkpoint = await waitFor("a checkpoint", () => database.checkpoint.findFirst({ where: { runId: crashRun }, select: { step: true } }), { timeoutMs: 60_000, intervalMs: 20 });
-    const { workerName } = await database.run.findUniqueOrThrow({ where: { id: crashRun }, select: { workerName: true } });
+    const checkpoint = await waitFor(
+      "a checkpoint",
+      () => database.checkpoint.findFirst({ where: { runId: crashRun }, select: { step: true } }),
+      { timeoutMs: 60_000, intervalMs: 20 },
+    );
+    const { workerName } = await database.run.findUniqueOrThrow({
+      where: { id: crashRun },
+      select: { workerName: true },
+    });
     const victim = pair.find((started) => started.name === workerName)!;
     const killedAt = Date.now();
     victim.signal("SIGKILL");
     const runningAgainAt = await waitFor(
       "the run to run again",
       async () => {
-        const run = await database.run.findUniqueOrThrow({ where: { id: crashRun }, select: { status: true, attempt: true } });
+        const run = await database.run.findUniqueOrThrow({
+          where: { id: crashRun },
+          select: { status: true, attempt: true },
+        });
         return run.status === "running" && run.attempt === 2 ? Date.now() : null;
       },
       { timeoutMs: 60_000, intervalMs: 20 },
@@ -237,7 +252,12 @@ async function main() {
     // The new attempt first deletes the points after its checkpoint, then logs from there on.
     const resumedPointAt = await waitFor(
       "a point from the resumed attempt",
-      async () => ((await database.metricPoint.count({ where: { series: { runId: crashRun, key: "train/loss" }, wallTime: { gt: runningAgainAt / 1000 } } })) > 0 ? Date.now() : null),
+      async () =>
+        (await readLoggedPoints(database, { runId: crashRun, key: "train/loss" })).some(
+          (point) => point.wallTime !== null && point.wallTime > runningAgainAt / 1000,
+        )
+          ? Date.now()
+          : null,
       { timeoutMs: 60_000, intervalMs: 20 },
     );
     const resume = {
@@ -284,7 +304,10 @@ async function main() {
       const cpuAfter = treeCpuSeconds(busy.pid);
       const machineSeconds = machineBusySeconds() - machineBefore;
       const phaseSeconds = (finishedAt - appliedAt) / 1000;
-      const runs = await database.run.findMany({ where: { id: { in: runIds } }, select: { status: true, wallClockSeconds: true, startedAt: true, finishedAt: true } });
+      const runs = await database.run.findMany({
+        where: { id: { in: runIds } },
+        select: { status: true, wallClockSeconds: true, startedAt: true, finishedAt: true },
+      });
       const last = Math.max(...runs.map((run) => run.finishedAt?.getTime() ?? finishedAt));
       const wallSeconds = seconds(last - appliedAt);
       const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
@@ -296,10 +319,17 @@ async function main() {
         runsPerMinute: round2((runIds.length / wallSeconds) * 60),
         succeeded: runs.filter((run) => run.status === "succeeded").length,
         trainSecondsPerRun: round2(mean(runs.map((run) => run.wallClockSeconds ?? Number.NaN))),
-        claimToFinishSecondsPerRun: round2(mean(runs.map((run) => ((run.finishedAt?.getTime() ?? Number.NaN) - (run.startedAt?.getTime() ?? Number.NaN)) / 1000))),
+        claimToFinishSecondsPerRun: round2(
+          mean(
+            runs.map(
+              (run) => ((run.finishedAt?.getTime() ?? Number.NaN) - (run.startedAt?.getTime() ?? Number.NaN)) / 1000,
+            ),
+          ),
+        ),
         workerCpuSeconds: workerCpuSeconds === null ? null : round2(workerCpuSeconds),
         workerCpuSecondsPerRun: workerCpuSeconds === null ? null : round2(workerCpuSeconds / runIds.length),
-        workerParentCpuSecondsPerRun: cpuBefore === null || cpuAfter === null ? null : round2((cpuAfter.own - cpuBefore.own) / runIds.length),
+        workerParentCpuSecondsPerRun:
+          cpuBefore === null || cpuAfter === null ? null : round2((cpuAfter.own - cpuBefore.own) / runIds.length),
         workerCores: workerCpuSeconds === null ? null : round2(workerCpuSeconds / phaseSeconds),
         otherCores: workerCpuSeconds === null ? null : round2((machineSeconds - workerCpuSeconds) / phaseSeconds),
       });
@@ -311,15 +341,29 @@ async function main() {
     const loadAtEnd = os.loadavg()[0]!;
 
     const rows = [
-      [`apply -> claimed (median of ${latency.length})`, `${median(latency.map((entry) => entry.applyToClaimSeconds)).toFixed(2)} s`],
-      [`claimed -> first point stored (median of ${latency.length})`, `${median(latency.map((entry) => entry.claimToFirstPointSeconds)).toFixed(2)} s`],
-      [`apply -> first point stored (median of ${latency.length})`, `${median(latency.map((entry) => entry.applyToFirstPointSeconds)).toFixed(2)} s`],
-      [`kill -9 -> running again elsewhere (stale ${resume.staleSeconds} s, checkpoint at step ${resume.checkpointStep})`, `${resume.killToRunningSeconds.toFixed(2)} s`],
+      [
+        `apply -> claimed (median of ${latency.length})`,
+        `${median(latency.map((entry) => entry.applyToClaimSeconds)).toFixed(2)} s`,
+      ],
+      [
+        `claimed -> first point stored (median of ${latency.length})`,
+        `${median(latency.map((entry) => entry.claimToFirstPointSeconds)).toFixed(2)} s`,
+      ],
+      [
+        `apply -> first point stored (median of ${latency.length})`,
+        `${median(latency.map((entry) => entry.applyToFirstPointSeconds)).toFixed(2)} s`,
+      ],
+      [
+        `kill -9 -> running again elsewhere (stale ${resume.staleSeconds} s, checkpoint at step ${resume.checkpointStep})`,
+        `${resume.killToRunningSeconds.toFixed(2)} s`,
+      ],
       ["kill -9 -> first point of the resumed attempt", `${resume.killToFirstResumedPointSeconds.toFixed(2)} s`],
       ...throughput.map((entry) => [
         `${entry.runs} heavy runs, --slots ${entry.slots}`,
         `${entry.wallSeconds.toFixed(1)} s, ${entry.runsPerMinute} runs/min (${entry.succeeded} succeeded); per run: training ${entry.trainSecondsPerRun.toFixed(2)} s, claim -> finish ${entry.claimToFinishSecondsPerRun.toFixed(2)} s` +
-          (entry.workerCpuSecondsPerRun === null ? "" : `, worker CPU ${entry.workerCpuSecondsPerRun.toFixed(2)} s (${entry.workerParentCpuSecondsPerRun!.toFixed(2)} s in the worker process itself); cores busy: worker ${entry.workerCores!.toFixed(2)}, everything else ${entry.otherCores!.toFixed(2)}`),
+          (entry.workerCpuSecondsPerRun === null
+            ? ""
+            : `, worker CPU ${entry.workerCpuSecondsPerRun.toFixed(2)} s (${entry.workerParentCpuSecondsPerRun!.toFixed(2)} s in the worker process itself); cores busy: worker ${entry.workerCores!.toFixed(2)}, everything else ${entry.otherCores!.toFixed(2)}`),
       ]),
       ["throughput ratio, --slots 2 / --slots 1", `${ratio}x`],
       ...(cpuPerRunRatio === null ? [] : [["worker CPU per run, --slots 2 / --slots 1", `${cpuPerRunRatio}x`]]),
@@ -332,17 +376,27 @@ async function main() {
       ...rows.map(([what, result]) => `| ${what} | ${result} |`),
     ].join("\n");
     console.log(markdown);
-    writeFileSync(
-      args.out,
-      `${JSON.stringify({ date: new Date().toISOString(), host: os.hostname(), cpus: os.cpus().length, node: process.version, quick: args.quick, autogroupNice: args.autogroupNice, loadAtStart, loadAtEnd, latency, resume, throughput, throughputRatio: ratio, workerCpuPerRunRatio: cpuPerRunRatio, markdown }, null, 2)}\n`,
-    );
-    console.error(`wrote ${path.relative(process.cwd(), args.out)}`);
+    writeResult(args.out, {
+      date: new Date().toISOString(),
+      host: os.hostname(),
+      cpus: os.cpus().length,
+      node: process.version,
+      quick: args.quick,
+      autogroupNice: args.autogroupNice,
+      loadAtStart,
+      loadAtEnd,
+      latency,
+      resume,
+      throughput,
+      throughputRatio: ratio,
+      workerCpuPerRunRatio: cpuPerRunRatio,
+      markdown,
+    });
   } finally {
     await Promise.all(workers.map((started) => started.killAll()));
     await producer?.stop();
     await db?.$disconnect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await benchDatabase.drop();
   }
 }
 

@@ -9,7 +9,11 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["bin/scaleboard.js", ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["bin/scaleboard.js", ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
@@ -18,15 +22,26 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
   });
 }
 
-test("the CLI plans and applies through the server with an API key, and a revoked key is refused", async ({ request, baseURL }) => {
+test("the CLI plans and applies through the server with an API key, and a revoked key is refused", async ({
+  request,
+  baseURL,
+}) => {
   const origin = { origin: baseURL! };
   // Its own team, so the Local team stays empty for the other tests on this server.
-  const team = await request.post(`/api/trpc/team.create`, { headers: origin, data: { json: { name: "CLI over HTTP" } } });
+  const team = await request.post(`/api/trpc/team.create`, {
+    headers: origin,
+    data: { json: { name: "CLI over HTTP" } },
+  });
   expect(team.status()).toBe(200);
   const teamId = superjson.deserialize<{ id: string }>((await team.json()).result.data).id;
-  const created = await request.post(`/api/trpc/apiKey.create`, { headers: origin, data: { json: { teamId, name: "cli e2e", scope: "full" } } });
+  const created = await request.post(`/api/trpc/apiKey.create`, {
+    headers: origin,
+    data: { json: { teamId, name: "cli e2e", scope: "full" } },
+  });
   expect(created.status()).toBe(200);
-  const { key, apiKey } = superjson.deserialize<{ key: string; apiKey: { id: string } }>((await created.json()).result.data);
+  const { key, apiKey } = superjson.deserialize<{ key: string; apiKey: { id: string } }>(
+    (await created.json()).result.data,
+  );
 
   const spec = "test/fixtures/cli/server.yaml";
   const env = { SCALEBOARD_API_KEY: key, DATABASE_URL: "" };

@@ -25,7 +25,10 @@ failOnBrowserErrors();
  * lower loss and the fit is a real one; the given widths, two seeds each.
  */
 function sweep(widths: number[]): string {
-  const example = YAML.parse(readFileSync(path.join(ROOT, "examples/mlp-width-scaling.yaml"), "utf8")) as Record<string, Record<string, unknown>>;
+  const example = YAML.parse(readFileSync(path.join(ROOT, "examples/mlp-width-scaling.yaml"), "utf8")) as Record<
+    string,
+    Record<string, unknown>
+  >;
   return YAML.stringify({
     ...example,
     project: "Dashboard e2e",
@@ -33,7 +36,14 @@ function sweep(widths: number[]): string {
     description: "The width example, shrunk for the dashboard browser test.",
     dataset: { ...example.dataset, hidden: 128, samples: 4096, noise: 0.01 },
     model: { ...example.model, depth: 1, width: 16 },
-    training: { ...example.training, schedule: undefined, batchSize: 1024, budget: { steps: 400 }, evalEvery: 20, logEvery: 5 },
+    training: {
+      ...example.training,
+      schedule: undefined,
+      batchSize: 1024,
+      budget: { steps: 400 },
+      evalEvery: 20,
+      logEvery: 5,
+    },
     sweep: { parameters: { "model.width": widths }, seeds: 2 },
   });
 }
@@ -45,19 +55,32 @@ async function recordRowStatuses(page: Page) {
   await page.evaluate(() => {
     const seen = new Set<string>();
     const record = () => {
-      for (const row of document.querySelectorAll<HTMLElement>('[data-testid="run-row"]')) seen.add(`${row.dataset.runId}:${row.dataset.status}`);
+      for (const row of document.querySelectorAll<HTMLElement>('[data-testid="run-row"]'))
+        seen.add(`${row.dataset.runId}:${row.dataset.status}`);
     };
     record();
-    new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-status"] });
+    new MutationObserver(record).observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ["data-status"],
+    });
     Object.assign(window, { statusesSeen: seen, loadedOnce: true });
   });
 }
 
-test("a sweep runs live on its experiment page; compare re-queries on zoom and fits the scaling law", async ({ page, request, baseURL }, testInfo) => {
+test("a sweep runs live on its experiment page; compare re-queries on zoom and fits the scaling law", async ({
+  page,
+  request,
+  baseURL,
+}, testInfo) => {
   test.setTimeout(300_000);
   const dir = mkdtempSync(path.join(os.tmpdir(), "scaleboard-dashboard-"));
   try {
-    const team = await request.post("/api/trpc/team.create", { headers: { origin: baseURL! }, data: { json: { name: "Dashboard e2e" } } });
+    const team = await request.post("/api/trpc/team.create", {
+      headers: { origin: baseURL! },
+      data: { json: { name: "Dashboard e2e" } },
+    });
     expect(team.status()).toBe(200);
     const teamId = superjson.deserialize<{ id: string }>((await team.json()).result.data).id;
     await page.context().addCookies([{ name: "scaleboard-team", value: teamId, url: baseURL! }]);
@@ -88,7 +111,15 @@ test("a sweep runs live on its experiment page; compare re-queries on zoom and f
     await expect(rows).toHaveCount(6, { timeout: 30_000 });
     // Runs this small can finish within a second: the observer, not a poll, is what sees them running.
     await expect
-      .poll(() => page.evaluate(() => [...(window as unknown as { statusesSeen: Set<string> }).statusesSeen].some((entry) => entry.endsWith(":running"))), { timeout: 30_000 })
+      .poll(
+        () =>
+          page.evaluate(() =>
+            [...(window as unknown as { statusesSeen: Set<string> }).statusesSeen].some((entry) =>
+              entry.endsWith(":running"),
+            ),
+          ),
+        { timeout: 30_000 },
+      )
       .toBe(true);
     await page.screenshot({ path: testInfo.outputPath("dashboard-experiment-running.png"), fullPage: true });
     await expect(page.locator('[data-testid="run-row"][data-status="succeeded"]')).toHaveCount(6, { timeout: 120_000 });
@@ -117,7 +148,9 @@ test("a sweep runs live on its experiment page; compare re-queries on zoom and f
     await expect(curves.locator("canvas")).toBeVisible();
     await expect(curves).toHaveAttribute("data-metric", "val/loss");
     const scaling = page.getByTestId("scaling-panel");
-    await expect(scaling.getByTestId("scaling-fit")).toContainText(/L\(N\) = E \+ A·N\^-α with α = \d+\.\d+/, { timeout: 30_000 });
+    await expect(scaling.getByTestId("scaling-fit")).toContainText(/L\(N\) = E \+ A·N\^-α with α = \d+\.\d+/, {
+      timeout: 30_000,
+    });
 
     // Group the table by width: three groups of two seeds.
     await page.getByTestId("runs-group-by").selectOption("model.width");
@@ -153,7 +186,9 @@ test("a sweep runs live on its experiment page; compare re-queries on zoom and f
     await expect(page).toHaveURL(/logx=1/);
 
     // Zoom in: the window is re-queried from the server at full resolution.
-    const requery = page.waitForRequest((candidate) => candidate.url().includes("metrics.series") && (candidate.postData() ?? "").includes("xMin"));
+    const requery = page.waitForRequest(
+      (candidate) => candidate.url().includes("metrics.series") && (candidate.postData() ?? "").includes("xMin"),
+    );
     await compareCurves.getByTestId("curves-zoom-in").click();
     await requery;
     await expect(compareCurves).not.toHaveAttribute("data-window", "");
@@ -163,7 +198,9 @@ test("a sweep runs live on its experiment page; compare re-queries on zoom and f
     const box = await compareCurves.locator("canvas").boundingBox();
     expect(box).not.toBeNull();
     const windowBefore = await compareCurves.getAttribute("data-window");
-    const wheelRequery = page.waitForRequest((candidate) => candidate.url().includes("metrics.series") && (candidate.postData() ?? "").includes("xMin"));
+    const wheelRequery = page.waitForRequest(
+      (candidate) => candidate.url().includes("metrics.series") && (candidate.postData() ?? "").includes("xMin"),
+    );
     await page.mouse.move(box!.x + box!.width / 2, box!.y + box!.height / 2);
     await page.keyboard.down("Control");
     await page.mouse.wheel(0, -300);
@@ -175,7 +212,9 @@ test("a sweep runs live on its experiment page; compare re-queries on zoom and f
 
     // The scaling fit over the compared runs, and what differs between them.
     const compareScaling = page.getByTestId("scaling-panel");
-    await expect(compareScaling.getByTestId("scaling-fit")).toContainText(/α = \d+\.\d+ \[\d+\.\d+, \d+\.\d+\]/, { timeout: 30_000 });
+    await expect(compareScaling.getByTestId("scaling-fit")).toContainText(/α = \d+\.\d+ \[\d+\.\d+, \d+\.\d+\]/, {
+      timeout: 30_000,
+    });
     const fitText = (await compareScaling.getByTestId("scaling-fit").textContent()) ?? "";
     const alpha = Number(/α = (\d+\.\d+)/.exec(fitText)?.[1]);
     expect(alpha, fitText).toBeGreaterThan(0.01);
@@ -211,7 +250,9 @@ test("a sweep runs live on its experiment page; compare re-queries on zoom and f
       ],
     ] as const) {
       await go();
-      await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Projects" })).toBeInViewport();
+      await expect(
+        page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Projects" }),
+      ).toBeInViewport();
       await expect(page.getByTestId("health-badge")).toBeInViewport();
       const overflow = await page.evaluate(() => ({
         page: document.documentElement.scrollWidth - window.innerWidth,

@@ -41,7 +41,9 @@ async function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -49,7 +51,8 @@ async function freePort(): Promise<number> {
 /** Starts `npm start`'s command in its own process group, as a terminal would run it. */
 function startScaleboard(options: { port: number; dataDir: string; env?: Record<string, string> }): Instance {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ["DATABASE_URL", "HOST", "SCALEBOARD_AUTH", "SCALEBOARD_WORKERS", "E2E_PORT", "E2E_DATA_DIR"]) delete env[name];
+  for (const name of ["DATABASE_URL", "HOST", "SCALEBOARD_AUTH", "SCALEBOARD_WORKERS", "E2E_PORT", "E2E_DATA_DIR"])
+    delete env[name];
   Object.assign(env, {
     PORT: String(options.port),
     SCALEBOARD_DATA_DIR: options.dataDir,
@@ -69,7 +72,13 @@ function startScaleboard(options: { port: number; dataDir: string; env?: Record<
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal })),
   );
-  const instance = { child, port: options.port, dataDir: options.dataDir, output: () => stripVTControlCharacters(output), exited };
+  const instance = {
+    child,
+    port: options.port,
+    dataDir: options.dataDir,
+    output: () => stripVTControlCharacters(output),
+    exited,
+  };
   instances.push(instance);
   return instance;
 }
@@ -86,7 +95,9 @@ async function waitForReady(instance: Instance): Promise<void> {
     if (!isRunning(instance)) throw new Error(`scaleboard exited before it was ready:\n${instance.output()}`);
     if (!healthy) {
       try {
-        const response = await fetch(`http://127.0.0.1:${instance.port}/api/health`, { signal: AbortSignal.timeout(3_000) });
+        const response = await fetch(`http://127.0.0.1:${instance.port}/api/health`, {
+          signal: AbortSignal.timeout(3_000),
+        });
         healthy = response.status === 200;
       } catch {
         // not listening yet
@@ -101,7 +112,10 @@ async function waitForReady(instance: Instance): Promise<void> {
 async function waitForExit(instance: Instance, timeoutMs: number) {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`scaleboard did not exit within ${timeoutMs / 1000} s:\n${instance.output()}`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`scaleboard did not exit within ${timeoutMs / 1000} s:\n${instance.output()}`)),
+      timeoutMs,
+    );
   });
   try {
     return await Promise.race([instance.exited, timeout]);
@@ -196,7 +210,11 @@ test.describe("npm start process lifecycle", () => {
       expect(first.output()).toMatch(/migrations: [1-9]\d* applied, 0 already up to date/);
 
       await withDatabase(embeddedDatabaseUrl(dataDir), (client) =>
-        client.query(`INSERT INTO "Team" (id, name, slug, "updatedAt") VALUES ($1, $2, $3, now())`, [teamId, "Lifecycle team", teamId]),
+        client.query(`INSERT INTO "Team" (id, name, slug, "updatedAt") VALUES ($1, $2, $3, now())`, [
+          teamId,
+          "Lifecycle team",
+          teamId,
+        ]),
       );
 
       await stopAndCheckClean(first, "SIGINT", "group");
@@ -206,7 +224,9 @@ test.describe("npm start process lifecycle", () => {
       const second = startScaleboard({ port, dataDir });
       await waitForReady(second);
       expect(second.output()).toMatch(/migrations: 0 applied, [1-9]\d* already up to date/);
-      const rows = await withDatabase(embeddedDatabaseUrl(dataDir), (client) => client.query(`SELECT name FROM "Team" WHERE id = $1`, [teamId]));
+      const rows = await withDatabase(embeddedDatabaseUrl(dataDir), (client) =>
+        client.query(`SELECT name FROM "Team" WHERE id = $1`, [teamId]),
+      );
       expect(rows.rows).toEqual([{ name: "Lifecycle team" }]);
 
       await stopAndCheckClean(second, "SIGINT", "process");
@@ -216,7 +236,9 @@ test.describe("npm start process lifecycle", () => {
       const third = startScaleboard({ port, dataDir });
       await waitForReady(third);
       expect(third.output()).toMatch(/migrations: 0 applied/);
-      const rows = await withDatabase(embeddedDatabaseUrl(dataDir), (client) => client.query(`SELECT count(*)::int AS n FROM "Team" WHERE id = $1`, [teamId]));
+      const rows = await withDatabase(embeddedDatabaseUrl(dataDir), (client) =>
+        client.query(`SELECT count(*)::int AS n FROM "Team" WHERE id = $1`, [teamId]),
+      );
       expect(rows.rows).toEqual([{ n: 1 }]);
 
       await stopAndCheckClean(third, "SIGTERM", "process");
@@ -242,7 +264,10 @@ test.describe("npm start process lifecycle", () => {
     const instance = startScaleboard({ port: 0, dataDir: freshDataDir(), env: { PORT: "abc" } });
     const { code } = await waitForExit(instance, 60_000);
     expect(code, instance.output()).not.toBe(0);
-    const lines = instance.output().split("\n").filter((line) => line.trim() !== "");
+    const lines = instance
+      .output()
+      .split("\n")
+      .filter((line) => line.trim() !== "");
     expect(lines, instance.output()).toHaveLength(1);
     expect(lines[0]).toContain("PORT");
     expect(lines[0]).toContain("abc");
@@ -250,7 +275,11 @@ test.describe("npm start process lifecycle", () => {
 
   test("an unreachable DATABASE_URL is reported with its password masked", async () => {
     const port = await freePort();
-    const instance = startScaleboard({ port, dataDir: freshDataDir(), env: { DATABASE_URL: "postgresql://u:secret@127.0.0.1:1/x" } });
+    const instance = startScaleboard({
+      port,
+      dataDir: freshDataDir(),
+      env: { DATABASE_URL: "postgresql://u:secret@127.0.0.1:1/x" },
+    });
     const { code } = await waitForExit(instance, 60_000);
     expect(code, instance.output()).not.toBe(0);
     expect(instance.output()).toContain("postgresql://u:****@127.0.0.1:1/x");

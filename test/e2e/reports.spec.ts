@@ -22,19 +22,42 @@ const XSS_DIR = path.join(ROOT, "test/fixtures/xss");
 
 /** The shipped width example shrunk to three widths, one seed, a few hundred steps. */
 function sweep(): string {
-  const example = YAML.parse(readFileSync(path.join(ROOT, "examples/mlp-width-scaling.yaml"), "utf8")) as Record<string, Record<string, unknown>>;
+  const example = YAML.parse(readFileSync(path.join(ROOT, "examples/mlp-width-scaling.yaml"), "utf8")) as Record<
+    string,
+    Record<string, unknown>
+  >;
   return YAML.stringify({
     ...example,
     project: "Reports e2e",
     experiment: "width-sweep",
     dataset: { ...example.dataset, hidden: 128, samples: 2048, noise: 0.01 },
     model: { ...example.model, depth: 1, width: 16 },
-    training: { ...example.training, schedule: undefined, batchSize: 64, budget: { steps: 200 }, evalEvery: 20, logEvery: 10 },
+    training: {
+      ...example.training,
+      schedule: undefined,
+      batchSize: 64,
+      budget: { steps: 200 },
+      evalEvery: 20,
+      logEvery: 10,
+    },
     sweep: { parameters: { "model.width": [4, 16, 64] } },
   });
 }
 
 const apply = applyOnE2eServer;
+
+/**
+ * Resolves once every handler a payload could hook has had its turn: the load event (images'
+ * onload and onerror fire before it), images added since (complete once loaded or failed), then one
+ * rendering update (autofocus, animation frames) and the task after it.
+ */
+async function afterLateHandlers(page: Page): Promise<void> {
+  await page.waitForLoadState("load");
+  await page.waitForFunction(() => Array.from(document.images).every((image) => image.complete), undefined, {
+    timeout: 15_000,
+  });
+  await page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0))));
+}
 
 const browser = browserErrorLog();
 const browserErrors = browser.errors;
@@ -48,145 +71,193 @@ test.beforeEach(({ page }) => {
 let teamId = "";
 let projectId = "";
 
-test.describe.serial("reports", () => {
-  test("write a report with two panels, publish it, read it signed out, download the CSV, revoke the link", async ({ page, request, baseURL, browser }, testInfo) => {
-    test.setTimeout(300_000);
-    const dir = mkdtempSync(path.join(os.tmpdir(), "scaleboard-reports-"));
-    try {
-      teamId = (await trpc<{ id: string }>(request, baseURL!, "team.create", { name: "Reports e2e" })).id;
-      await page.context().addCookies([{ name: "scaleboard-team", value: teamId, url: baseURL! }]);
-      const spec = path.join(dir, "width-sweep.yaml");
-      writeFileSync(spec, sweep());
-      const applied = await apply(spec, teamId);
-      expect(applied.stderr).toBe("");
-      expect(applied.stdout).toContain("Applied: 3 new run(s) queued");
+test.describe
+  .serial("reports", () => {
+    test("write a report with two panels, publish it, read it signed out, download the CSV, revoke the link", async ({
+      page,
+      request,
+      baseURL,
+      browser,
+    }, testInfo) => {
+      test.setTimeout(300_000);
+      const dir = mkdtempSync(path.join(os.tmpdir(), "scaleboard-reports-"));
+      try {
+        teamId = (await trpc<{ id: string }>(request, baseURL!, "team.create", { name: "Reports e2e" })).id;
+        await page.context().addCookies([{ name: "scaleboard-team", value: teamId, url: baseURL! }]);
+        const spec = path.join(dir, "width-sweep.yaml");
+        writeFileSync(spec, sweep());
+        const applied = await apply(spec, teamId);
+        expect(applied.stderr).toBe("");
+        expect(applied.stdout).toContain("Applied: 3 new run(s) queued");
 
-      await page.goto("/");
-      await page.getByTestId("project-list").getByRole("link", { name: "Reports e2e" }).click();
-      await expect(page).toHaveURL(/\/projects\/[^/?]+$/);
-      projectId = new URL(page.url()).pathname.split("/")[2]!;
-      await page.getByTestId("experiment-link").filter({ hasText: "width-sweep" }).click();
-      await expect(page.locator('[data-testid="run-row"][data-status="succeeded"]')).toHaveCount(3, { timeout: 180_000 });
+        await page.goto("/");
+        await page.getByTestId("project-list").getByRole("link", { name: "Reports e2e" }).click();
+        await expect(page).toHaveURL(/\/projects\/[^/?]+$/);
+        projectId = new URL(page.url()).pathname.split("/")[2]!;
+        await page.getByTestId("experiment-link").filter({ hasText: "width-sweep" }).click();
+        await expect(page.locator('[data-testid="run-row"][data-status="succeeded"]')).toHaveCount(3, {
+          timeout: 180_000,
+        });
 
-      // Write: a new report starts with two panels (curves and the scaling fit); pick the runs, add notes.
-      await page.goto(`/projects/${projectId}`);
-      await page.getByTestId("project-reports-link").click();
-      await page.getByTestId("new-report-title").fill("Which width wins?");
-      await page.getByTestId("new-report-create").click();
-      await expect(page.getByTestId("report-editor")).toBeVisible();
-      await expect(page.getByTestId("report-panel-row")).toHaveCount(2);
-      await page.getByTestId("report-body-input").fill("## Result\n\nWider **wins**: see the fitted exponent below.\n\n- widths 4, 16, 64\n- one seed each");
-      // Live preview of the notes while typing.
-      await expect(page.getByTestId("report-preview").getByRole("heading", { name: "Result" })).toBeVisible();
-      await page.getByTestId("runs-add-shown").click();
-      await expect(page.getByTestId("report-runs")).toContainText("3 chosen");
-      await expect(page.getByTestId("report-preview").getByTestId("report-fit")).toContainText("α =");
-      await page.getByTestId("report-save").click();
-      await expect(page.getByTestId("report-title")).toHaveText("Which width wins?");
+        // Write: a new report starts with two panels (curves and the scaling fit); pick the runs, add notes.
+        await page.goto(`/projects/${projectId}`);
+        await page.getByTestId("project-reports-link").click();
+        await page.getByTestId("new-report-title").fill("Which width wins?");
+        await page.getByTestId("new-report-create").click();
+        await expect(page.getByTestId("report-editor")).toBeVisible();
+        await expect(page.getByTestId("report-panel-row")).toHaveCount(2);
+        await page
+          .getByTestId("report-body-input")
+          .fill("## Result\n\nWider **wins**: see the fitted exponent below.\n\n- widths 4, 16, 64\n- one seed each");
+        // Live preview of the notes while typing.
+        await expect(page.getByTestId("report-preview").getByRole("heading", { name: "Result" })).toBeVisible();
+        await page.getByTestId("runs-add-shown").click();
+        await expect(page.getByTestId("report-runs")).toContainText("3 chosen");
+        await expect(page.getByTestId("report-preview").getByTestId("report-fit")).toContainText("α =");
+        await page.getByTestId("report-save").click();
+        await expect(page.getByTestId("report-title")).toHaveText("Which width wins?");
 
-      // Publish frozen and share.
-      await page.getByTestId("report-publish-frozen").click();
-      await expect(page.getByTestId("report-publish-state")).toContainText("Published, frozen");
-      await page.getByTestId("share-create").click();
-      const shareUrl = (await page.getByTestId("share-url").textContent())!.trim();
-      expect(shareUrl).toMatch(/\/r\/[A-Za-z0-9_-]{43}$/);
+        // Publish frozen and share.
+        await page.getByTestId("report-publish-frozen").click();
+        await expect(page.getByTestId("report-publish-state")).toContainText("Published, frozen");
+        await page.getByTestId("share-create").click();
+        const shareUrl = (await page.getByTestId("share-url").textContent())!.trim();
+        expect(shareUrl).toMatch(/\/r\/[A-Za-z0-9_-]{43}$/);
 
-      // A fresh context: no cookies, no team, nothing but the link.
-      const reader: BrowserContext = await browser.newContext({ acceptDownloads: true });
-      const readerPage = await reader.newPage();
-      watchErrors(readerPage);
-      const opened = await readerPage.goto(shareUrl);
-      expect(opened?.status()).toBe(200);
-      await expect(readerPage.getByTestId("report-title")).toHaveText("Which width wins?");
-      await expect(readerPage.getByTestId("report-body").getByRole("strong")).toHaveText("wins");
-      await expect(readerPage.getByTestId("report-curves").locator("canvas")).toBeVisible();
-      await expect(readerPage.getByTestId("report-scaling").locator("canvas")).toBeVisible();
-      await expect(readerPage.getByTestId("report-fit")).toContainText(/α = \d/);
-      await expect(readerPage.getByTestId("report-best-size")).toContainText("Lowest mean val/loss");
-      // Nothing on the page leads into the project.
-      const hrefs = await readerPage.locator("a[href]").evaluateAll((links) => links.map((link) => link.getAttribute("href") ?? ""));
-      expect(hrefs.filter((href) => /\/(projects|experiments|runs|compare)\b/.test(href))).toEqual([]);
-      await readerPage.screenshot({ path: testInfo.outputPath("shared-report.png"), fullPage: true });
+        // A fresh context: no cookies, no team, nothing but the link.
+        const reader: BrowserContext = await browser.newContext({ acceptDownloads: true });
+        const readerPage = await reader.newPage();
+        watchErrors(readerPage);
+        const opened = await readerPage.goto(shareUrl);
+        expect(opened?.status()).toBe(200);
+        await expect(readerPage.getByTestId("report-title")).toHaveText("Which width wins?");
+        await expect(readerPage.getByTestId("report-body").getByRole("strong")).toHaveText("wins");
+        await expect(readerPage.getByTestId("report-curves").locator("canvas")).toBeVisible();
+        await expect(readerPage.getByTestId("report-scaling").locator("canvas")).toBeVisible();
+        await expect(readerPage.getByTestId("report-fit")).toContainText(/α = \d/);
+        await expect(readerPage.getByTestId("report-best-size")).toContainText("Lowest mean val/loss");
+        // Nothing on the page leads into the project.
+        const hrefs = await readerPage
+          .locator("a[href]")
+          .evaluateAll((links) => links.map((link) => link.getAttribute("href") ?? ""));
+        expect(hrefs.filter((href) => /\/(projects|experiments|runs|compare)\b/.test(href))).toEqual([]);
+        await readerPage.screenshot({ path: testInfo.outputPath("shared-report.png"), fullPage: true });
 
-      const [download] = await Promise.all([readerPage.waitForEvent("download"), readerPage.getByRole("button", { name: "Download CSV" }).click()]);
-      expect(download.suggestedFilename()).toBe("Which-width-wins.csv");
-      const csv = readFileSync((await download.path())!, "utf8");
-      const lines = csv.trim().split("\n");
-      expect(lines[0]).toBe("panel,kind,series,x,y,column,value");
-      expect(lines.filter((line) => line.startsWith("1,curves val/loss vs step,")).length).toBeGreaterThan(10);
-      expect(lines.some((line) => line.startsWith("2,scaling val/loss vs params,fit,,,alpha,"))).toBe(true);
+        const [download] = await Promise.all([
+          readerPage.waitForEvent("download"),
+          readerPage.getByRole("button", { name: "Download CSV" }).click(),
+        ]);
+        expect(download.suggestedFilename()).toBe("Which-width-wins.csv");
+        const csv = readFileSync((await download.path())!, "utf8");
+        const lines = csv.trim().split("\n");
+        expect(lines[0]).toBe("panel,kind,series,x,y,column,value");
+        expect(lines.filter((line) => line.startsWith("1,curves val/loss vs step,")).length).toBeGreaterThan(10);
+        expect(lines.some((line) => line.startsWith("2,scaling val/loss vs params,fit,,,alpha,"))).toBe(true);
 
-      const [jsonDownload] = await Promise.all([readerPage.waitForEvent("download"), readerPage.getByRole("button", { name: "Download JSON" }).click()]);
-      const exported = JSON.parse(readFileSync((await jsonDownload.path())!, "utf8")) as {
-        runs: { name: string; config: { model?: { width?: number } } }[];
-        panels: { kind: string; scaling?: { fit: { ok: boolean; alpha?: number } } }[];
-      };
-      expect(exported.runs.map((run) => run.config.model?.width).sort((a, b) => a! - b!)).toEqual([4, 16, 64]);
-      expect(exported.panels.find((panel) => panel.kind === "scaling")?.scaling?.fit).toMatchObject({ ok: true, alpha: expect.any(Number) });
+        const [jsonDownload] = await Promise.all([
+          readerPage.waitForEvent("download"),
+          readerPage.getByRole("button", { name: "Download JSON" }).click(),
+        ]);
+        const exported = JSON.parse(readFileSync((await jsonDownload.path())!, "utf8")) as {
+          runs: { name: string; config: { model?: { width?: number } } }[];
+          panels: { kind: string; scaling?: { fit: { ok: boolean; alpha?: number } } }[];
+        };
+        expect(exported.runs.map((run) => run.config.model?.width).sort((a, b) => a! - b!)).toEqual([4, 16, 64]);
+        expect(exported.panels.find((panel) => panel.kind === "scaling")?.scaling?.fit).toMatchObject({
+          ok: true,
+          alpha: expect.any(Number),
+        });
 
-      // Save as PDF: the print stylesheet leaves the report alone, without the app's header or the buttons.
-      await readerPage.emulateMedia({ media: "print" });
-      await expect(readerPage.getByTestId("report-exports")).toBeHidden();
-      await expect(readerPage.getByRole("banner").first()).toBeHidden();
-      await expect(readerPage.getByTestId("report-scaling").locator("canvas")).toBeVisible();
-      await readerPage.emulateMedia({ media: "screen" });
+        // Save as PDF: the print stylesheet leaves the report alone, without the app's header or the buttons.
+        await readerPage.emulateMedia({ media: "print" });
+        await expect(readerPage.getByTestId("report-exports")).toBeHidden();
+        await expect(readerPage.getByRole("banner").first()).toBeHidden();
+        await expect(readerPage.getByTestId("report-scaling").locator("canvas")).toBeVisible();
+        await readerPage.emulateMedia({ media: "screen" });
 
-      // Revoke: the same link is now a 404.
-      await page.getByTestId("share-revoke").click();
-      await expect(page.getByTestId("share-link")).toContainText("revoked");
-      const afterRevoke = await readerPage.goto(shareUrl);
-      expect(afterRevoke?.status()).toBe(404);
-      await reader.close();
-      expect(browserErrors.filter((error) => !error.includes("404"))).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  test("no payload of the XSS corpus runs, in the body or the title, on the shared page or the app's", async ({ page, request, baseURL }) => {
-    test.setTimeout(240_000);
-    expect(projectId, "the first test made the project").not.toBe("");
-    const bodies = readdirSync(XSS_DIR).filter((name) => name.endsWith(".md") && name !== "README.md").sort();
-    const titles = readFileSync(path.join(XSS_DIR, "titles.txt"), "utf8").split("\n").filter(Boolean);
-    expect(bodies.length + titles.length).toBeGreaterThanOrEqual(20);
-
-    const fired: string[] = [];
-    const hook = (target: Page) => {
-      target.on("dialog", (dialog) => {
-        fired.push(`dialog: ${dialog.message()}`);
-        void dialog.dismiss();
-      });
-      target.on("console", (message) => {
-        if (/xss-/i.test(message.text())) fired.push(`console: ${message.text()}`);
-      });
-    };
-    hook(page);
-    page.context().on("page", hook);
-
-    const cases = bodies.map((file, index) => ({ file, body: readFileSync(path.join(XSS_DIR, file), "utf8"), title: titles[index % titles.length]! }));
-    for (const { file, body, title } of cases) {
-      const report = await trpc<{ id: string }>(request, baseURL!, "report.create", { projectId, title, body, panels: [] });
-      await trpc(request, baseURL!, "report.publish", { reportId: report.id, mode: "live" });
-      const { path: sharePath } = await trpc<{ path: string }>(request, baseURL!, "report.createLink", { reportId: report.id });
-
-      for (const url of [sharePath, `/projects/${projectId}/reports/${report.id}`]) {
-        await page.goto(url);
-        await expect(page.getByTestId("report-title"), file).toHaveText(title);
-        const bodyLinks = page.getByTestId("report-body").locator("a");
-        for (let index = 0; index < (await bodyLinks.count()); index++) {
-          const href = (await bodyLinks.nth(index).getAttribute("href")) ?? "";
-          expect(href, `${file}: link ${index}`).not.toMatch(/^\s*(javascript|vbscript|data):/i);
-          await bodyLinks.nth(index).click({ modifiers: [] }).catch(() => undefined);
-        }
-        for (const popup of page.context().pages()) if (popup !== page) await popup.close();
-        // Give late handlers (onload, onerror, autofocus, meta refresh) their chance.
-        await page.waitForTimeout(100);
-        expect(fired, `${file} on ${url.startsWith("/r/") ? "the shared page" : "the app's page"}`).toEqual([]);
+        // Revoke: the same link is now a 404.
+        await page.getByTestId("share-revoke").click();
+        await expect(page.getByTestId("share-link")).toContainText("revoked");
+        const afterRevoke = await readerPage.goto(shareUrl);
+        expect(afterRevoke?.status()).toBe(404);
+        await reader.close();
+        expect(browserErrors.filter((error) => !error.includes("404"))).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-    }
-    expect(browserErrors.filter((error) => /xss-/i.test(error))).toEqual([]);
+    });
+
+    test("no payload of the XSS corpus runs, in the body or the title, on the shared page or the app's", async ({
+      page,
+      request,
+      baseURL,
+    }) => {
+      test.setTimeout(240_000);
+      expect(projectId, "the first test made the project").not.toBe("");
+      const bodies = readdirSync(XSS_DIR)
+        .filter((name) => name.endsWith(".md") && name !== "README.md")
+        .sort();
+      const titles = readFileSync(path.join(XSS_DIR, "titles.txt"), "utf8").split("\n").filter(Boolean);
+      expect(bodies.length + titles.length).toBeGreaterThanOrEqual(20);
+
+      const fired: string[] = [];
+      const hook = (target: Page) => {
+        target.on("dialog", (dialog) => {
+          fired.push(`dialog: ${dialog.message()}`);
+          void dialog.dismiss();
+        });
+        target.on("console", (message) => {
+          if (/xss-/i.test(message.text())) fired.push(`console: ${message.text()}`);
+        });
+      };
+      hook(page);
+      page.context().on("page", hook);
+
+      // The net catches a handler that runs after the page is up: an image that fails to load.
+      await page.setContent(`<img src="${baseURL}/does-not-exist.png" onerror="console.log('xss-control')">`, {
+        waitUntil: "commit",
+      });
+      await afterLateHandlers(page);
+      expect(fired).toEqual(["console: xss-control"]);
+      fired.length = 0;
+
+      const cases = bodies.map((file, index) => ({
+        file,
+        body: readFileSync(path.join(XSS_DIR, file), "utf8"),
+        title: titles[index % titles.length]!,
+      }));
+      for (const { file, body, title } of cases) {
+        const report = await trpc<{ id: string }>(request, baseURL!, "report.create", {
+          projectId,
+          title,
+          body,
+          panels: [],
+        });
+        await trpc(request, baseURL!, "report.publish", { reportId: report.id, mode: "live" });
+        const { path: sharePath } = await trpc<{ path: string }>(request, baseURL!, "report.createLink", {
+          reportId: report.id,
+        });
+
+        for (const url of [sharePath, `/projects/${projectId}/reports/${report.id}`]) {
+          await page.goto(url);
+          await expect(page.getByTestId("report-title"), file).toHaveText(title);
+          const bodyLinks = page.getByTestId("report-body").locator("a");
+          for (let index = 0; index < (await bodyLinks.count()); index++) {
+            const href = (await bodyLinks.nth(index).getAttribute("href")) ?? "";
+            expect(href, `${file}: link ${index}`).not.toMatch(/^\s*(javascript|vbscript|data):/i);
+            await bodyLinks
+              .nth(index)
+              .click({ modifiers: [] })
+              .catch(() => undefined);
+          }
+          for (const popup of page.context().pages()) if (popup !== page) await popup.close();
+          await afterLateHandlers(page);
+          expect(fired, `${file} on ${url.startsWith("/r/") ? "the shared page" : "the app's page"}`).toEqual([]);
+        }
+      }
+      expect(browserErrors.filter((error) => /xss-/i.test(error))).toEqual([]);
+    });
   });
-});
 
 /**
  * Runs TypeScript against the sign-in-on server's database through the domain functions, as a
@@ -194,7 +265,9 @@ test.describe.serial("reports", () => {
  * first one, so the report is seeded without creating any user.
  */
 function onAuthDatabase(source: string): Promise<string> {
-  const { url } = JSON.parse(readFileSync(path.join(process.env.E2E_AUTH_DATA_DIR!, "postgres.json"), "utf8")) as { url: string };
+  const { url } = JSON.parse(readFileSync(path.join(process.env.E2E_AUTH_DATA_DIR!, "postgres.json"), "utf8")) as {
+    url: string;
+  };
   const dir = mkdtempSync(path.join(os.tmpdir(), "scaleboard-reports-seed-"));
   const file = path.join(dir, "seed.mts");
   const server = (module: string) => JSON.stringify(path.join(ROOT, "server", module));
@@ -212,7 +285,11 @@ void [ingestPoints, createReport, publishReport, createShareLink, revokeShareLin
 `,
   );
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", file], { cwd: ROOT, env: { ...process.env, SEED_DATABASE_URL: url }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", file], {
+      cwd: ROOT,
+      env: { ...process.env, SEED_DATABASE_URL: url },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
@@ -225,7 +302,9 @@ void [ingestPoints, createReport, publishReport, createShareLink, revokeShareLin
   });
 }
 
-test("with sign-in on, a signed-out reader opens the link, reads the charts and the fit, reaches nothing else, and a revoked link is a 404", async ({ browser }) => {
+test("with sign-in on, a signed-out reader opens the link, reads the charts and the fit, reaches nothing else, and a revoked link is a 404", async ({
+  browser,
+}) => {
   test.setTimeout(120_000);
   const authPort = process.env.E2E_AUTH_PORT;
   if (!authPort) throw new Error("E2E_AUTH_PORT is not set: run these tests through playwright.config.ts");
@@ -277,15 +356,20 @@ test("with sign-in on, a signed-out reader opens the link, reads the charts and 
     ["report.list", { projectId: seeded.projectId }],
     ["run.logs", { runId: seeded.runId }],
   ] as const) {
-    const refused = await page.request.get(`${authBase}/api/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(superjson.serialize(input)))}`, {
-      headers: { authorization: `Bearer ${seeded.token}` },
-    });
+    const refused = await page.request.get(
+      `${authBase}/api/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(superjson.serialize(input)))}`,
+      {
+        headers: { authorization: `Bearer ${seeded.token}` },
+      },
+    );
     expect(refused.status(), procedure).toBe(401);
   }
   const project = await page.goto(`${authBase}/projects/${seeded.projectId}`);
   expect(new URL(page.url()).pathname, `project page answered ${project?.status()}`).toMatch(/^\/sign-(in|up)$/);
 
-  await onAuthDatabase(`return revokeShareLink(db, ${JSON.stringify(seeded.reportId)}, ${JSON.stringify(seeded.linkId)});`);
+  await onAuthDatabase(
+    `return revokeShareLink(db, ${JSON.stringify(seeded.reportId)}, ${JSON.stringify(seeded.linkId)});`,
+  );
   const revoked = await page.goto(`${authBase}/r/${seeded.token}`);
   expect(revoked?.status()).toBe(404);
   await context.close();

@@ -55,7 +55,10 @@ test("workers page lists one alive worker and the database", async ({ page }) =>
   await expect(page).toHaveURL(/\/workers$/);
   await expect(page).toHaveTitle("Workers · Scaleboard");
   await expect(page.getByRole("heading", { level: 1, name: "Workers" })).toBeVisible();
-  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Workers" })).toHaveAttribute("aria-current", "page");
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Workers" })).toHaveAttribute(
+    "aria-current",
+    "page",
+  );
 
   await expect(page.getByTestId("database-status")).toHaveText(/^PostgreSQL \d+(\.\d+)?\S* up, [\d.]+ ms$/);
   const rows = page.getByTestId("worker-table").locator("tbody tr");

@@ -8,7 +8,7 @@ import { failOnBrowserErrors } from "./support.ts";
  * history with its diff once a second version is applied.
  */
 
-const browser = failOnBrowserErrors();
+failOnBrowserErrors();
 
 // Two widths of a tiny MLP, 20 steps each: cheap for the worker that picks them up.
 const GOOD_SPEC = `project: Editor e2e
@@ -45,9 +45,14 @@ async function replaceSpec(page: Page, text: string) {
   await expect(content).toContainText(text.split("\n")[1] ?? "");
 }
 
-/** CodeMirror ignores Enter for 75 ms after the completion list opens (its interactionDelay), so a fast Enter is not a misfire. */
+const COMPLETION_INTERACTION_DELAY_MS = 75;
+
+/**
+ * CodeMirror ignores Enter for 75 ms after the completion list opens (its interactionDelay, read from
+ * Date.now), so a fast Enter is not a misfire. The page's clock is moved past it instead of sleeping.
+ */
 async function acceptCompletion(page: Page) {
-  await page.waitForTimeout(150);
+  await page.clock.fastForward(COMPLETION_INTERACTION_DELAY_MS + 1);
   await page.keyboard.press("Enter");
 }
 
@@ -116,7 +121,10 @@ test("write a spec with a typo, fix it, plan, apply, and apply again with nothin
   await expect(row).toHaveCount(1);
   await expect(row).toContainText("tiny-widths");
   await expect(row).toContainText("2 total");
-  await expect(page.getByRole("link", { name: "New experiment" })).toHaveAttribute("href", "/editor?project=Editor%20e2e");
+  await expect(page.getByRole("link", { name: "New experiment" })).toHaveAttribute(
+    "href",
+    "/editor?project=Editor%20e2e",
+  );
 
   // A project that does not exist (or is another team's) is a 404.
   expect((await page.request.get("/projects/no-such-project")).status()).toBe(404);
@@ -161,6 +169,8 @@ test("an experiment's spec opens in the editor, and a second version shows in th
 
 test("the editor completes spec keys and values from the schema (in dark mode)", async ({ page }, testInfo) => {
   await page.emulateMedia({ colorScheme: "dark" });
+  // A clock the test moves (acceptCompletion); it otherwise runs as usual.
+  await page.clock.install();
   await page.goto("/editor");
   await expect(page.locator("html")).toHaveClass(/\bdark\b/);
   await expect(page.getByTestId("cell-count")).toHaveText("21 cells");

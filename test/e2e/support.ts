@@ -39,14 +39,27 @@ export function browserErrorLog() {
 
 /** `scaleboard apply FILE --yes --team ID` straight on the main e2e server's embedded database. */
 export function applyOnE2eServer(file: string, teamId: string): Promise<CliResult> {
-  const { url } = JSON.parse(readFileSync(path.join(process.env.E2E_DATA_DIR!, "postgres.json"), "utf8")) as { url: string };
+  const { url } = JSON.parse(readFileSync(path.join(process.env.E2E_DATA_DIR!, "postgres.json"), "utf8")) as {
+    url: string;
+  };
   return runScaleboard(["apply", file, "--yes", "--team", teamId], { DATABASE_URL: url, FORCE_COLOR: "0" });
 }
 
 /** A tRPC call over HTTP as the page would make it (same origin, superjson); fails the test on any error. */
-export async function trpc<T>(request: APIRequestContext, baseURL: string, procedure: string, input: unknown): Promise<T> {
-  const response = await request.post(`/api/trpc/${procedure}`, { headers: { origin: baseURL }, data: superjson.serialize(input) });
-  const body = (await response.json()) as { result?: { data: Parameters<typeof superjson.deserialize>[0] }; error?: unknown };
+export async function trpc<T>(
+  request: APIRequestContext,
+  baseURL: string,
+  procedure: string,
+  input: unknown,
+): Promise<T> {
+  const response = await request.post(`/api/trpc/${procedure}`, {
+    headers: { origin: baseURL },
+    data: superjson.serialize(input),
+  });
+  const body = (await response.json()) as {
+    result?: { data: Parameters<typeof superjson.deserialize>[0] };
+    error?: unknown;
+  };
   expect(response.status(), `${procedure}: ${JSON.stringify(body.error)}`).toBe(200);
   return superjson.deserialize<T>(body.result!.data);
 }

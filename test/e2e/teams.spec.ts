@@ -31,7 +31,8 @@ let expectedErrors: ExpectedError[] = [];
 
 function watch(page: Page, who: string) {
   page.on("console", (message) => {
-    if (message.type() === "error") browserErrors.push({ text: `console.error: ${message.text()}`, url: message.location().url, page: who });
+    if (message.type() === "error")
+      browserErrors.push({ text: `console.error: ${message.text()}`, url: message.location().url, page: who });
   });
   page.on("pageerror", (error) => browserErrors.push({ text: `page error: ${error.message}`, url: "", page: who }));
 }
@@ -46,7 +47,9 @@ function unexpectedErrors(): string[] {
   return browserErrors
     .filter((error) => {
       const index = pending.findIndex(
-        (expected) => error.url === expected.url && error.text.includes(`Failed to load resource: the server responded with a status of ${expected.status}`),
+        (expected) =>
+          error.url === expected.url &&
+          error.text.includes(`Failed to load resource: the server responded with a status of ${expected.status}`),
       );
       if (index === -1) return true;
       pending.splice(index, 1);
@@ -198,7 +201,10 @@ test.describe("teams with sign-in on", () => {
     await expect(projects.getByRole("heading", { name: PROJECT_NAME })).toBeVisible();
     await expect(page.getByRole("button", { name: "New project" })).toHaveCount(0);
     await expect(page.getByLabel("New project name")).toHaveCount(0);
-    await page.screenshot({ path: path.join(test.info().project.outputDir, "teams-viewer-projects.png"), fullPage: true });
+    await page.screenshot({
+      path: path.join(test.info().project.outputDir, "teams-viewer-projects.png"),
+      fullPage: true,
+    });
 
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Team" }).click();
     await expect(page).toHaveURL(`${authBase}/settings`);
@@ -267,7 +273,9 @@ test.describe("teams with sign-in on", () => {
 
     await viewerPage.goto(second);
     await expect(viewerPage.getByTestId("invite-invalid")).toBeVisible();
-    await expect(viewerPage.getByTestId("invite-invalid").getByRole("heading", { name: "This invite link does not work" })).toBeVisible();
+    await expect(
+      viewerPage.getByTestId("invite-invalid").getByRole("heading", { name: "This invite link does not work" }),
+    ).toBeVisible();
     await expect(viewerPage.getByRole("button", { name: /^Join / })).toHaveCount(0);
   });
 
@@ -290,7 +298,10 @@ test.describe("teams with sign-in on", () => {
     await expect(row).toContainText("full");
     // The row shows the prefix only, never the secret.
     await expect(row).not.toContainText(key);
-    await page.screenshot({ path: path.join(test.info().project.outputDir, "teams-admin-settings.png"), fullPage: true });
+    await page.screenshot({
+      path: path.join(test.info().project.outputDir, "teams-admin-settings.png"),
+      fullPage: true,
+    });
 
     // A client with no cookies at all, only the key.
     const client = await request.newContext();

@@ -44,17 +44,41 @@ describe("a read-only checkpoint directory", () => {
     await mkdir(readOnly);
     undoReadOnly = await makeReadOnlyDirectory(readOnly);
 
-    const healthy = startWorker(database.url, { name: "healthy", slots: 1, env: { SCALEBOARD_CHECKPOINT_STEPS: "100" } });
+    const healthy = startWorker(database.url, {
+      name: "healthy",
+      slots: 1,
+      env: { SCALEBOARD_CHECKPOINT_STEPS: "100" },
+    });
     workers.push(healthy);
     onTestFailed(() => console.error(workers.map((worker) => `--- ${worker.name}\n${worker.output()}`).join("\n")));
     await healthy.ready;
-    const [other] = await applySpec(database.db, producer.queue, editorId, teamId, tinySpec("ckpt-other", { steps: 2000 }));
-    await waitFor("the healthy worker to train the other run", async () => claimsIn(healthy.output()).some((claim) => claim.runId === other), { timeoutMs: 30_000 });
+    const [other] = await applySpec(
+      database.db,
+      producer.queue,
+      editorId,
+      teamId,
+      tinySpec("ckpt-other", { steps: 2000 }),
+    );
+    await waitFor(
+      "the healthy worker to train the other run",
+      async () => claimsIn(healthy.output()).some((claim) => claim.runId === other),
+      { timeoutMs: 30_000 },
+    );
 
-    const broken = startWorker(database.url, { name: "broken", slots: 1, env: { SCALEBOARD_CHECKPOINT_STEPS: "100", SCALEBOARD_CHECKPOINT_DIR: readOnly } });
+    const broken = startWorker(database.url, {
+      name: "broken",
+      slots: 1,
+      env: { SCALEBOARD_CHECKPOINT_STEPS: "100", SCALEBOARD_CHECKPOINT_DIR: readOnly },
+    });
     workers.push(broken);
     await broken.ready;
-    const [doomed] = await applySpec(database.db, producer.queue, editorId, teamId, tinySpec("ckpt-doomed", { steps: 3000 }));
+    const [doomed] = await applySpec(
+      database.db,
+      producer.queue,
+      editorId,
+      teamId,
+      tinySpec("ckpt-doomed", { steps: 3000 }),
+    );
 
     const [failed] = await waitUntilFinished(database.db, [doomed!], 60_000);
     expect(failed).toMatchObject({ status: "failed", workerName: "broken" });

@@ -1,8 +1,9 @@
+import { readLoggedPoints } from "../../server/domain/metrics/read-points.ts";
 import { expect } from "vitest";
+import { init } from "scaleboard/sdk";
 import { createCaller } from "../../server/api/root.ts";
 import { createTRPCContext } from "../../server/api/trpc.ts";
 import type { Db } from "../../server/db.ts";
-import { init } from "../../server/sdk/index.ts";
 import type { RunStatus } from "../../server/generated/prisma/enums.ts";
 import type { RunQueue } from "../../server/queue/boss.ts";
 import { userActor } from "../helpers/actors.ts";
@@ -30,7 +31,13 @@ resources: { backend: wasm }
 ${options.extra ?? ""}`;
 }
 
-export async function applySpec(db: Db, queue: RunQueue, editorId: string, teamId: string, source: string): Promise<string[]> {
+export async function applySpec(
+  db: Db,
+  queue: RunQueue,
+  editorId: string,
+  teamId: string,
+  source: string,
+): Promise<string[]> {
   const caller = createCaller(createTRPCContext({ db, actor: userActor(editorId), queue: async () => queue }));
   const result = await caller.spec.applySpec({ teamId, source, fileName: "faults.yaml" });
   return result.created;
@@ -56,16 +63,24 @@ export async function waitUntilFinished(db: Db, runIds: string[], timeoutMs: num
     },
     { timeoutMs, intervalMs: 500 },
   );
-  return db.run.findMany({ where: { id: { in: runIds } }, select: { id: true, status: true, attempt: true, workerName: true, error: true } });
+  return db.run.findMany({
+    where: { id: { in: runIds } },
+    select: { id: true, status: true, attempt: true, workerName: true, error: true },
+  });
 }
 
 /** What a user checks after a fault: each series holds each step once, and its counters agree with its rows. */
 export async function storedSeries(db: Db, runId: string, key: string): Promise<Map<number, number>> {
-  const rows = await db.$queryRaw<{ step: number; value: number; copies: number }[]>`
-    SELECT p.step, min(p.value) AS value, count(*)::int AS copies
-    FROM "MetricPoint" p JOIN "MetricSeries" s ON s.id = p."seriesId"
-    WHERE s."runId" = ${runId} AND s.key = ${key} GROUP BY p.step ORDER BY p.step`;
-  expect(rows.filter((row) => row.copies !== 1), `steps of ${key} stored more than once in run ${runId}`).toEqual([]);
+  const copies = new Map<number, { step: number; value: number; copies: number }>();
+  for (const point of await readLoggedPoints(db, { runId, key })) {
+    const row = copies.get(point.step) ?? { step: point.step, value: point.value, copies: 0 };
+    copies.set(point.step, { ...row, value: Math.min(row.value, point.value), copies: row.copies + 1 });
+  }
+  const rows = [...copies.values()];
+  expect(
+    rows.filter((row) => row.copies !== 1),
+    `steps of ${key} stored more than once in run ${runId}`,
+  ).toEqual([]);
   const series = await db.metricSeries.findFirst({ where: { runId, key }, select: { pointCount: true } });
   expect(series?.pointCount ?? 0, `pointCount of ${key} in run ${runId}`).toBe(rows.length);
   return new Map(rows.map((row) => [row.step, row.value]));
@@ -76,7 +91,13 @@ export function loggedValue(client: number, step: number): number {
   return client * 1000 + step / 7;
 }
 
-export type ClientResult = { runId: string; logged: number[]; acknowledged: number[]; failedRequests: number; statuses: Set<number> };
+export type ClientResult = {
+  runId: string;
+  logged: number[];
+  acknowledged: number[];
+  failedRequests: number;
+  statuses: Set<number>;
+};
 
 /**
  * A training script logging through the SDK (its retries and backoff): flushes every `every` steps and
@@ -85,7 +106,14 @@ export type ClientResult = { runId: string; logged: number[]; acknowledged: numb
 export async function loggingClient(
   apiUrl: string,
   apiKey: string,
-  options: { client: number; steps: number; every: number; pauseMs: number; experiment: string; until?: Promise<unknown> },
+  options: {
+    client: number;
+    steps: number;
+    every: number;
+    pauseMs: number;
+    experiment: string;
+    until?: Promise<unknown>;
+  },
 ): Promise<ClientResult> {
   let stopped = !options.until;
   void options.until?.then(() => (stopped = true));
@@ -103,7 +131,17 @@ export async function loggingClient(
       throw error;
     }
   };
-  const run = await init({ apiUrl, apiKey, project: "Faults", experiment: options.experiment, name: `client-${options.client}`, maxAttempts: 12, flushIntervalMs: 3_600_000, batchSize: 10_000, fetch: counting });
+  const run = await init({
+    apiUrl,
+    apiKey,
+    project: "Faults",
+    experiment: options.experiment,
+    name: `client-${options.client}`,
+    maxAttempts: 12,
+    flushIntervalMs: 3_600_000,
+    batchSize: 10_000,
+    fetch: counting,
+  });
   const result: ClientResult = { runId: run.id, logged: [], acknowledged: [], failedRequests: 0, statuses };
   let pending: number[] = [];
   // At least `steps` steps, and on until `until` resolves: the fault happens while it logs.
@@ -131,7 +169,8 @@ export async function expectClientStored(db: Db, client: number, result: ClientR
   expect(missing, `client ${client}: acknowledged steps missing`).toEqual([]);
   const invented = [...stored.keys()].filter((step) => !result.logged.includes(step));
   expect(invented, `client ${client}: steps stored but never logged`).toEqual([]);
-  for (const [step, value] of stored) expect(value, `client ${client} step ${step}`).toBeCloseTo(loggedValue(client, step), 9);
+  for (const [step, value] of stored)
+    expect(value, `client ${client} step ${step}`).toBeCloseTo(loggedValue(client, step), 9);
   const run = await db.run.findUniqueOrThrow({ where: { id: result.runId }, select: { status: true } });
   expect(run.status).toBe("succeeded");
 }

@@ -1,3 +1,4 @@
+import { countLoggedPoints } from "../../server/domain/metrics/read-points.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -8,9 +9,23 @@ import { migrateDatabase } from "../../server/database/migrate.ts";
 import { createApiKey } from "../../server/domain/api-key/create-api-key.ts";
 import { startProducerQueue } from "../../server/queue/boss.ts";
 import { createTeamWith, createUser } from "../helpers/actors.ts";
-import { killGroup, startApiProcess, startRestartablePostgres, type LoggedProcess, type RestartablePostgres } from "../helpers/fault-processes.ts";
+import {
+  killGroup,
+  startApiProcess,
+  startRestartablePostgres,
+  type LoggedProcess,
+  type RestartablePostgres,
+} from "../helpers/fault-processes.ts";
 import { startWorker, waitFor, type WorkerProcess } from "../helpers/worker-process.ts";
-import { applySpec, expectClientStored, expectedLossSteps, loggingClient, storedSeries, tinySpec, waitUntilFinished } from "./fixtures.ts";
+import {
+  applySpec,
+  expectClientStored,
+  expectedLossSteps,
+  loggingClient,
+  storedSeries,
+  tinySpec,
+  waitUntilFinished,
+} from "./fixtures.ts";
 
 /**
  * PostgreSQL restarts (fast shutdown, then start on the same data and port) while two workers train
@@ -58,25 +73,56 @@ async function queueRuns(source: string): Promise<string[]> {
 }
 
 describe("PostgreSQL restart under load", () => {
-  it("workers and the API reconnect, runs finish, acknowledged points are stored exactly once", { timeout: 150_000 }, async () => {
-    const env = { SCALEBOARD_CHECKPOINT_STEPS: "100", SCALEBOARD_CHECKPOINT_SECONDS: "30", SCALEBOARD_STALE_SECONDS: "10" };
-    workers.push(startWorker(postgres.url, { name: "pg-a", slots: 1, env }), startWorker(postgres.url, { name: "pg-b", slots: 1, env }));
+  it("workers and the API reconnect, runs finish, acknowledged points are stored exactly once", {
+    timeout: 150_000,
+  }, async () => {
+    const env = {
+      SCALEBOARD_CHECKPOINT_STEPS: "100",
+      SCALEBOARD_CHECKPOINT_SECONDS: "30",
+      SCALEBOARD_STALE_SECONDS: "10",
+    };
+    workers.push(
+      startWorker(postgres.url, { name: "pg-a", slots: 1, env }),
+      startWorker(postgres.url, { name: "pg-b", slots: 1, env }),
+    );
     api = await startApiProcess(postgres.url, await findFreePort());
-    onTestFailed(() => console.error([...workers.map((worker) => `--- ${worker.name}\n${worker.output()}`), `--- api\n${api?.output()}`].join("\n")));
+    onTestFailed(() =>
+      console.error(
+        [...workers.map((worker) => `--- ${worker.name}\n${worker.output()}`), `--- api\n${api?.output()}`].join("\n"),
+      ),
+    );
     await Promise.all(workers.map((worker) => worker.ready));
 
     // Batches of 512: runs of several seconds, so that both are still training when PostgreSQL restarts
     // (workers keep their training processes warm; tiny batches finish in well under a second).
-    const runIds = await queueRuns(tinySpec("pg-restart", { steps: STEPS, batchSize: 512, extra: "sweep: { seeds: 2 }" }));
+    const runIds = await queueRuns(
+      tinySpec("pg-restart", { steps: STEPS, batchSize: 512, extra: "sweep: { seeds: 2 }" }),
+    );
     expect(runIds).toHaveLength(2);
     let recovered: () => void = () => undefined;
     const until = new Promise<void>((resolve) => (recovered = resolve));
     onTestFailed(() => recovered());
-    const clients = [1, 2, 3].map((client) => loggingClient(api!.url, key, { client, steps: 200, every: 20, pauseMs: 50, experiment: "pg-restart-clients", until }));
+    const clients = [1, 2, 3].map((client) =>
+      loggingClient(api!.url, key, {
+        client,
+        steps: 200,
+        every: 20,
+        pauseMs: 50,
+        experiment: "pg-restart-clients",
+        until,
+      }),
+    );
 
     // Restart once both runs are training past their first checkpoint and the clients are logging.
-    await waitFor("both runs past step 300", async () => (await db.run.count({ where: { id: { in: runIds }, status: "running", step: { gte: 300 } } })) === 2, { timeoutMs: 60_000, intervalMs: 200 });
-    await waitFor("client points", async () => (await db.metricPoint.count({ where: { series: { key: "loss" } } })) >= 150, { timeoutMs: 30_000, intervalMs: 100 });
+    await waitFor(
+      "both runs past step 300",
+      async () => (await db.run.count({ where: { id: { in: runIds }, status: "running", step: { gte: 300 } } })) === 2,
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    await waitFor("client points", async () => (await countLoggedPoints(db, { key: "loss" })) >= 150, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
     await postgres.stop();
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     await postgres.start();
@@ -84,7 +130,10 @@ describe("PostgreSQL restart under load", () => {
     setTimeout(recovered, 2_000);
 
     const results = await Promise.all(clients);
-    expect(results.reduce((sum, result) => sum + result.failedRequests, 0), "the restart reached the clients").toBeGreaterThan(0);
+    expect(
+      results.reduce((sum, result) => sum + result.failedRequests, 0),
+      "the restart reached the clients",
+    ).toBeGreaterThan(0);
     // While the database was away the API said so (503, retry), never "internal error" (500).
     expect(results.filter((result) => result.statuses.has(500)).map((result) => result.runId)).toEqual([]);
     for (const [index, result] of results.entries()) await expectClientStored(db, index + 1, result);
@@ -99,7 +148,10 @@ describe("PostgreSQL restart under load", () => {
     const [later] = await queueRuns(tinySpec("pg-after", { steps: 100 }));
     const [after] = await waitUntilFinished(db, [later!], 60_000);
     expect(after!.status).toBe("succeeded");
-    expect(workers.every((worker) => worker.isRunning()), "both workers survived the restart").toBe(true);
+    expect(
+      workers.every((worker) => worker.isRunning()),
+      "both workers survived the restart",
+    ).toBe(true);
     expect(api.isRunning(), "the API process survived the restart").toBe(true);
   });
 });

@@ -23,7 +23,9 @@ const started: LoggedProcess[] = [];
 
 beforeAll(async () => {
   if (!existsSync(path.join(ROOT, DIST, "BUILD_ID"))) {
-    throw new Error(`no production build in ${DIST}: run \`npx next build\` first (npm test does), or set SCALEBOARD_NEXT_DIST_DIR`);
+    throw new Error(
+      `no production build in ${DIST}: run \`npx next build\` first (npm test does), or set SCALEBOARD_NEXT_DIST_DIR`,
+    );
   }
   dataDir = await mkdtemp(path.join(os.tmpdir(), "scaleboard-faults-start-"));
 });
@@ -35,7 +37,14 @@ afterAll(async () => {
 function npmStart(port: number): LoggedProcess {
   const { DATABASE_URL: _unused, ...inherited } = process.env;
   const entry = startLogged("npm", ["start", "--silent"], {
-    env: { ...inherited, SCALEBOARD_DATA_DIR: dataDir, PORT: String(port), SCALEBOARD_WORKERS: "0", SCALEBOARD_AUTH: "off", DATABASE_URL: "" },
+    env: {
+      ...inherited,
+      SCALEBOARD_DATA_DIR: dataDir,
+      PORT: String(port),
+      SCALEBOARD_WORKERS: "0",
+      SCALEBOARD_AUTH: "off",
+      DATABASE_URL: "",
+    },
   });
   started.push(entry);
   return entry;
@@ -52,7 +61,11 @@ async function appliedMigrations(port: number): Promise<{ migration_name: string
   const client = new pg.Client({ connectionString: embeddedDatabaseUrl(port) });
   await client.connect();
   try {
-    return (await client.query(`SELECT migration_name, count(*)::int AS copies FROM "_prisma_migrations" WHERE finished_at IS NOT NULL GROUP BY migration_name`)).rows;
+    return (
+      await client.query(
+        `SELECT migration_name, count(*)::int AS copies FROM "_prisma_migrations" WHERE finished_at IS NOT NULL GROUP BY migration_name`,
+      )
+    ).rows;
   } finally {
     await client.end();
   }
@@ -65,11 +78,15 @@ function embeddedPort(output: string): number {
 }
 
 describe("two npm start on the same data folder", () => {
-  it("runs one, refuses the other clearly, applies migrations once, and leaves the folder intact", { timeout: 150_000 }, async () => {
+  it("runs one, refuses the other clearly, applies migrations once, and leaves the folder intact", {
+    timeout: 150_000,
+  }, async () => {
     const port = await findFreePort();
     const first = npmStart(port);
     const second = npmStart(port);
-    onTestFailed(() => console.error(started.map((entry, index) => `--- start ${index + 1}\n${entry.output()}`).join("\n")));
+    onTestFailed(() =>
+      console.error(started.map((entry, index) => `--- start ${index + 1}\n${entry.output()}`).join("\n")),
+    );
 
     // Whichever loses the race exits non-zero, saying what is taken; the other becomes ready.
     const loser = await Promise.race([first.exited.then(() => first), second.exited.then(() => second)]);

@@ -16,8 +16,15 @@ export async function createUser(db: Db, name = "User"): Promise<{ id: string; e
 export async function createTeamWith(db: Db, members: Record<string, Role> = {}) {
   const slug = `team-${randomBytes(6).toString("hex")}`;
   const team = await db.team.create({ data: { name: slug, slug }, select: { id: true } });
-  for (const [userId, role] of Object.entries(members)) await db.membership.create({ data: { teamId: team.id, userId, role } });
+  for (const [userId, role] of Object.entries(members))
+    await db.membership.create({ data: { teamId: team.id, userId, role } });
   return team;
+}
+
+/** A project "P" with an experiment "E" in the team: somewhere for runs to live. Returns the experiment's id. */
+export async function createExperiment(db: Db, teamId: string): Promise<string> {
+  const project = await db.project.create({ data: { teamId, name: "P", slug: "p" }, select: { id: true } });
+  return (await db.experiment.create({ data: { projectId: project.id, name: "E" }, select: { id: true } })).id;
 }
 
 export function userActor(userId: string): Actor {

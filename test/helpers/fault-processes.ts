@@ -1,7 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { access, chmod, constants, writeFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { embeddedDatabaseUrl, findFreePort, startEmbeddedPostgres, type EmbeddedDatabase } from "../../server/database/embedded-postgres.ts";
+import {
+  embeddedDatabaseUrl,
+  findFreePort,
+  startEmbeddedPostgres,
+  type EmbeddedDatabase,
+} from "../../server/database/embedded-postgres.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -32,8 +37,17 @@ process.on("exit", () => {
   }
 });
 
-export function startLogged(command: string, args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): LoggedProcess {
-  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+export function startLogged(
+  command: string,
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): LoggedProcess {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   if (child.pid === undefined) throw new Error(`cannot start ${command} ${args.join(" ")}`);
   const pid = child.pid;
   let text = "";
@@ -66,14 +80,22 @@ export function startLogged(command: string, args: string[], options: { env?: Re
         };
         const timer = setTimeout(() => {
           done();
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${String(wanted)} from pid ${pid}:\n${text.slice(-3000)}`));
+          reject(
+            new Error(
+              `timed out after ${timeoutMs} ms waiting for ${String(wanted)} from pid ${pid}:\n${text.slice(-3000)}`,
+            ),
+          );
         }, timeoutMs);
         listeners.add(check);
         check();
         void exited.then((exit) => {
           if (matches()) return;
           done();
-          reject(new Error(`pid ${pid} exited (${exit.signal ?? exit.code}) before printing ${String(wanted)}:\n${text.slice(-3000)}`));
+          reject(
+            new Error(
+              `pid ${pid} exited (${exit.signal ?? exit.code}) before printing ${String(wanted)}:\n${text.slice(-3000)}`,
+            ),
+          );
         });
       }),
     signalGroup: (signal) => {
@@ -98,7 +120,9 @@ export async function killGroup(entry: LoggedProcess): Promise<void> {
 
 /** The /api/v1 handler in a process of its own (test/helpers/api-process-main.ts) on a fixed port. */
 export async function startApiProcess(databaseUrl: string, port: number): Promise<LoggedProcess & { url: string }> {
-  const api = startLogged(process.execPath, ["--import", "tsx", "test/helpers/api-process-main.ts"], { env: { DATABASE_URL: databaseUrl, PORT: String(port) } });
+  const api = startLogged(process.execPath, ["--import", "tsx", "test/helpers/api-process-main.ts"], {
+    env: { DATABASE_URL: databaseUrl, PORT: String(port) },
+  });
   await api.printed("api listening on", 60_000);
   return Object.assign(api, { url: `http://127.0.0.1:${port}/api/v1` });
 }
@@ -147,7 +171,8 @@ export async function makeReadOnlyDirectory(dir: string): Promise<() => Promise<
   let immutable = false;
   if (await writable()) {
     immutable = spawnSync("chattr", ["+i", dir]).status === 0;
-    if (!immutable || (await writable())) throw new Error(`cannot make ${dir} read-only here (running as root without chattr +i)`);
+    if (!immutable || (await writable()))
+      throw new Error(`cannot make ${dir} read-only here (running as root without chattr +i)`);
   }
   await access(dir, constants.R_OK);
   return async () => {

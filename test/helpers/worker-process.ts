@@ -44,13 +44,30 @@ process.on("exit", () => {
 /**
  * Starts a worker on its own process group so that it and its training children can be killed together:
  * on the database (a DATABASE_URL), or with `{ server, apiKey }` as on another host, with no DATABASE_URL at all.
+ * `allowCommands` starts it with --allow-commands: without it the worker never takes command runs.
  */
-export function startWorker(target: string | { server: string; apiKey: string }, options: { name: string; slots: number; env?: Record<string, string> }): WorkerProcess {
-  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+export function startWorker(
+  target: string | { server: string; apiKey: string },
+  options: { name: string; slots: number; env?: Record<string, string>; allowCommands?: boolean; args?: string[] },
+): WorkerProcess {
+  const { DATABASE_URL: _ignored, SCALEBOARD_ALLOW_COMMANDS: _notInherited, ...inherited } = process.env;
   const remote = typeof target === "string" ? null : target;
-  const child = spawn(process.execPath, ["--import", "tsx", "worker/main.ts", "--slots", String(options.slots), "--name", options.name, ...(remote ? ["--server", remote.server] : [])], {
+  const args = [
+    "--slots",
+    String(options.slots),
+    "--name",
+    options.name,
+    ...(remote ? ["--server", remote.server] : []),
+    ...(options.allowCommands ? ["--allow-commands"] : []),
+    ...(options.args ?? []),
+  ];
+  const child = spawn(process.execPath, ["--import", "tsx", "worker/main.ts", ...args], {
     cwd: ROOT,
-    env: { ...inherited, ...(remote ? { SCALEBOARD_API_KEY: remote.apiKey } : { DATABASE_URL: target as string }), ...options.env },
+    env: {
+      ...inherited,
+      ...(remote ? { SCALEBOARD_API_KEY: remote.apiKey } : { DATABASE_URL: target as string }),
+      ...options.env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -65,7 +82,9 @@ export function startWorker(target: string | { server: string; apiKey: string },
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", (chunk: Buffer) => (text += chunk.toString()));
-    void exited.then((exit) => reject(new Error(`worker ${options.name} exited before it was ready (${exit.signal ?? exit.code}):\n${text}`)));
+    void exited.then((exit) =>
+      reject(new Error(`worker ${options.name} exited before it was ready (${exit.signal ?? exit.code}):\n${text}`)),
+    );
   });
   ready.catch(() => undefined);
   const worker: WorkerProcess = {
@@ -98,7 +117,9 @@ export function startWorker(target: string | { server: string; apiKey: string },
 }
 
 /** The runs a worker's log says it claimed: `worker NAME: run ID (cell) attempt N[ from step S]`. */
-export function claimsIn(output: string): { worker: string; runId: string; attempt: number; fromStep: number | null }[] {
+export function claimsIn(
+  output: string,
+): { worker: string; runId: string; attempt: number; fromStep: number | null }[] {
   return [...output.matchAll(/^worker (\S+): run (\S+) \(.*\) attempt (\d+)(?: from step (\d+))?$/gm)].map((match) => ({
     worker: match[1]!,
     runId: match[2]!,
@@ -108,7 +129,11 @@ export function claimsIn(output: string): { worker: string; runId: string; attem
 }
 
 /** Polls until `probe` returns something other than null, undefined or false. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, options: { timeoutMs: number; intervalMs?: number }): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  options: { timeoutMs: number; intervalMs?: number },
+): Promise<T> {
   const deadline = performance.now() + options.timeoutMs;
   for (;;) {
     const value = await probe();
@@ -122,7 +147,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
  * The server side of remote workers: /api/v1 (worker API included) behind a plain node:http server,
  * the same handler the Next.js route calls, with the test's producer queue for requeues.
  */
-export async function startWorkerApiServer(db: Db, queue: RunQueue): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startWorkerApiServer(
+  db: Db,
+  queue: RunQueue,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server = await startV1Server(db, { queue: async () => queue });
   return { url: server.url.replace(/\/api\/v1$/, ""), close: server.close };
 }

@@ -1,15 +1,14 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller } from "../../server/api/root.ts";
 import { createTRPCContext } from "../../server/api/trpc.ts";
-import { startProducerQueue, type RunQueue } from "../../server/queue/boss.ts";
+import { startProducerQueue } from "../../server/queue/boss.ts";
 import { createTeamWith, createUser, userActor } from "../helpers/actors.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
 let database: TestDatabase;
-let queue: { queue: RunQueue; stop: () => Promise<void> };
+let queue: Awaited<ReturnType<typeof startProducerQueue>>;
 let teamId: string;
 let editorId: string;
 let example: string;
@@ -28,18 +27,14 @@ afterAll(async () => {
 });
 
 function caller() {
-  return createCaller(createTRPCContext({ db: database.db, actor: userActor(editorId), queue: async () => queue.queue }));
+  return createCaller(
+    createTRPCContext({ db: database.db, actor: userActor(editorId), queue: async () => queue.queue }),
+  );
 }
 
-async function queuedJobs(): Promise<{ runId: string; priority: number }[]> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    const rows = await client.query<{ data: { runId: string }; priority: number }>(`SELECT data, priority FROM pgboss.job WHERE name = 'train-run' AND state = 'created'`);
-    return rows.rows.map((row) => ({ runId: row.data.runId, priority: row.priority }));
-  } finally {
-    await client.end();
-  }
+async function queuedJobs(queueName = "train-run"): Promise<{ runId: string; priority: number }[]> {
+  const jobs = await queue.boss.findJobs<{ runId: string }>(queueName, { queued: true });
+  return jobs.map((job) => ({ runId: job.data.runId, priority: job.priority }));
 }
 
 describe("plan and apply", () => {
@@ -88,7 +83,11 @@ describe("plan and apply", () => {
     await database.db.run.update({ where: { id: failed.id }, data: { status: "failed", error: "boom" } });
     const narrower = wider.replace("from: 16", "from: 32");
     const plan = await caller().spec.plan({ teamId, source: narrower });
-    expect(plan.remove.map((run) => run.name).sort()).toEqual(["width=16 seed=0", "width=16 seed=1", "width=16 seed=2"]);
+    expect(plan.remove.map((run) => run.name).sort()).toEqual([
+      "width=16 seed=0",
+      "width=16 seed=1",
+      "width=16 seed=2",
+    ]);
 
     const kept = await caller().spec.applySpec({ teamId, source: narrower });
     expect(kept.canceled).toEqual([]);
@@ -108,6 +107,48 @@ describe("plan and apply", () => {
     const retried = await caller().spec.applySpec({ teamId, source: narrower, retryFailed: true });
     expect(retried.retried).toEqual([failing.id]);
     expect((await database.db.run.findUniqueOrThrow({ where: { id: failing.id } })).status).toBe("queued");
+  });
+
+  it("queues a command spec's runs where only workers that allow commands look, and the plan says when none is live", async () => {
+    const source = example
+      .replace("experiment: ", "experiment: command-")
+      .concat(`\nrunner: { kind: command, argv: ["python3", "train.py"] }\n`);
+    const planned = await caller().spec.plan({ teamId, source, fileName: "command.yaml" });
+    expect(planned.commands).toEqual({
+      runs: 21,
+      workersAllowingCommands: 0,
+      waiting: "these runs will wait: no worker allows commands",
+    });
+    // A live worker that does not allow commands changes nothing; one of another team neither.
+    const otherTeam = await createTeamWith(database.db, { [(await createUser(database.db, "Olga")).id]: "admin" });
+    await database.db.worker.create({ data: { name: "plain", host: "h", pid: 1, allowsCommands: false } });
+    await database.db.worker.create({
+      data: { name: "theirs", host: "h", pid: 2, allowsCommands: true, teamId: otherTeam.id },
+    });
+    // A silent one that allows commands does not count either.
+    await database.db.worker.create({
+      data: { name: "silent", host: "h", pid: 3, allowsCommands: true, heartbeatAt: new Date(Date.now() - 5 * 60_000) },
+    });
+    expect((await caller().spec.plan({ teamId, source, fileName: "command.yaml" })).commands?.waiting).toBe(
+      "these runs will wait: no worker allows commands",
+    );
+
+    const applied = await caller().spec.applySpec({ teamId, source, fileName: "command.yaml" });
+    const commandJobs = (await queuedJobs("train-command")).map((job) => job.runId);
+    expect(commandJobs.sort()).toEqual([...applied.created].sort());
+    expect((await queuedJobs()).filter((job) => applied.created.includes(job.runId))).toEqual([]);
+
+    await database.db.worker.create({ data: { name: "allows", host: "h", pid: 4, allowsCommands: true, teamId } });
+    expect((await caller().spec.plan({ teamId, source, fileName: "command.yaml" })).commands).toEqual({
+      runs: 21,
+      workersAllowingCommands: 1,
+      waiting: null,
+    });
+    // A built-in spec has nothing to say about commands.
+    expect(
+      (await caller().spec.plan({ teamId, source: example, fileName: "mlp-width-scaling.yaml" })).commands,
+    ).toBeNull();
+    await database.db.worker.deleteMany({});
   });
 
   it("keeps every spec version and diffs them", async () => {
@@ -134,7 +175,10 @@ describe("plan and apply", () => {
     const error = await caller()
       .spec.applySpec({ teamId, source: broken, fileName: "broken.yaml" })
       .catch((caught: unknown) => caught);
-    expect(error).toMatchObject({ code: "BAD_REQUEST", message: expect.stringMatching(/broken\.yaml:\d+:\d+: model\.widht: unknown key "widht"; did you mean "width"\?/) });
+    expect(error).toMatchObject({
+      code: "BAD_REQUEST",
+      message: expect.stringMatching(/broken\.yaml:\d+:\d+: model\.widht: unknown key "widht"; did you mean "width"\?/),
+    });
     expect(await database.db.run.count()).toBe(before);
     expect(await database.db.specVersion.count()).toBe(versionsBefore);
 
@@ -149,12 +193,24 @@ describe("the examples", () => {
     const { readdir } = await import("node:fs/promises");
     const folder = path.resolve(import.meta.dirname, "../../examples");
     const files = (await readdir(folder)).filter((file) => file.endsWith(".yaml")).sort();
-    expect(files).toEqual(["char-lm-names.yaml", "linear-regression.yaml", "mlp-width-scaling.yaml", "python-command.yaml"]);
+    expect(files).toEqual([
+      "char-lm-names.yaml",
+      "compute-optimal.yaml",
+      "linear-regression.yaml",
+      "mlp-width-scaling.yaml",
+      "python-command.yaml",
+    ]);
     for (const file of files) {
-      const source = (await readFile(path.join(folder, file), "utf8")).replace(/^experiment: (.*)$/m, "experiment: $1-examples-test");
+      const source = (await readFile(path.join(folder, file), "utf8")).replace(
+        /^experiment: (.*)$/m,
+        "experiment: $1-examples-test",
+      );
       const plan = await caller().spec.plan({ teamId, source, fileName: file });
       expect(plan.create.length, file).toBeGreaterThan(0);
-      expect(plan.create.every((cell) => cell.sizeError === null && cell.paramCount! > 0), file).toBe(true);
+      expect(
+        plan.create.every((cell) => cell.sizeError === null && cell.paramCount! > 0),
+        file,
+      ).toBe(true);
       const applied = await caller().spec.applySpec({ teamId, source, fileName: file });
       expect(applied.created.length, file).toBe(plan.create.length);
       const again = await caller().spec.applySpec({ teamId, source, fileName: file });

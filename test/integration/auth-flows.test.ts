@@ -34,8 +34,13 @@ async function statusOf(promise: Promise<unknown>): Promise<number | "ok"> {
 describe("sign-up and sign-in (better-auth on PostgreSQL)", () => {
   it("gives the first account a team it administers, hashes the password, and later accounts no team", async () => {
     const auth = createAuth(database.db, parseEnv({ BETTER_AUTH_SECRET: SECRET }));
-    const first = await auth.api.signUpEmail({ body: { name: "Ada Lovelace", email: "ada@example.com", password: "correct horse battery" } });
-    const memberships = await database.db.membership.findMany({ where: { userId: first.user.id }, include: { team: true } });
+    const first = await auth.api.signUpEmail({
+      body: { name: "Ada Lovelace", email: "ada@example.com", password: "correct horse battery" },
+    });
+    const memberships = await database.db.membership.findMany({
+      where: { userId: first.user.id },
+      include: { team: true },
+    });
     expect(memberships).toHaveLength(1);
     expect(memberships[0]?.role).toBe("admin");
     expect(memberships[0]?.team.name).toBe("Ada's team");
@@ -45,13 +50,19 @@ describe("sign-up and sign-in (better-auth on PostgreSQL)", () => {
     expect(account.password).not.toContain("correct horse battery");
     expect(await database.db.session.count({ where: { userId: first.user.id } })).toBe(1);
 
-    const second = await auth.api.signUpEmail({ body: { name: "Bob", email: "bob@example.com", password: "another password" } });
+    const second = await auth.api.signUpEmail({
+      body: { name: "Bob", email: "bob@example.com", password: "another password" },
+    });
     expect(await database.db.membership.count({ where: { userId: second.user.id } })).toBe(0);
   });
 
   it("closes sign-up with SIGNUP=invite-only except for holders of a valid invite", async () => {
     const auth = createAuth(database.db, parseEnv({ BETTER_AUTH_SECRET: SECRET, SIGNUP: "invite-only" }));
-    expect(await statusOf(auth.api.signUpEmail({ body: { name: "Eve", email: "eve@example.com", password: "password123" } }))).toBe(403);
+    expect(
+      await statusOf(
+        auth.api.signUpEmail({ body: { name: "Eve", email: "eve@example.com", password: "password123" } }),
+      ),
+    ).toBe(403);
     expect(await database.db.user.count({ where: { email: "eve@example.com" } })).toBe(0);
 
     const admin = await database.db.user.findUniqueOrThrow({ where: { email: "ada@example.com" } });
@@ -64,14 +75,37 @@ describe("sign-up and sign-in (better-auth on PostgreSQL)", () => {
     expect(await statusOf(withInvite)).toBe("ok");
   });
 
-  it("throttles failed sign-ins per account, even when the right password follows", async () => {
+  it("throttles failed sign-ins per account and address, even when the right password follows, until an admin unlocks", async () => {
     const auth = createAuth(database.db, parseEnv({ BETTER_AUTH_SECRET: SECRET }));
-    const attempt = (password: string) => statusOf(auth.api.signInEmail({ body: { email: "bob@example.com", password } }));
+    const attempt = (password: string) =>
+      statusOf(auth.api.signInEmail({ body: { email: "bob@example.com", password } }));
     expect(await attempt("another password")).toBe("ok");
     for (let index = 0; index < 5; index++) expect(await attempt("wrong guess")).toBe(401);
     expect(await attempt("another password")).toBe(429);
     // Another account is not affected.
-    expect(await statusOf(auth.api.signInEmail({ body: { email: "ada@example.com", password: "correct horse battery" } }))).toBe("ok");
+    expect(
+      await statusOf(auth.api.signInEmail({ body: { email: "ada@example.com", password: "correct horse battery" } })),
+    ).toBe("ok");
+    // An admin of a team bob is in lifts the limit.
+    const bob = await database.db.user.findUniqueOrThrow({ where: { email: "bob@example.com" }, select: { id: true } });
+    const admin = await createUser(database.db);
+    const team = await createTeamWith(database.db, { [admin.id]: "admin", [bob.id]: "viewer" });
+    const asAdmin = callerFor(database.db, userActor(admin.id));
+    expect(
+      (await asAdmin.team.members({ teamId: team.id })).find((member) => member.userId === bob.id)?.signInLimited,
+    ).toBe(true);
+    expect(await asAdmin.team.unlockSignIn({ teamId: team.id, userId: bob.id })).toEqual({
+      userId: bob.id,
+      unlocked: true,
+    });
+    expect(await attempt("another password")).toBe("ok");
+    expect(
+      (await asAdmin.team.members({ teamId: team.id })).find((member) => member.userId === bob.id)?.signInLimited,
+    ).toBe(false);
+    // Only members of the admin's own team.
+    await expect(
+      asAdmin.team.unlockSignIn({ teamId: team.id, userId: `${admin.id}-not-a-member` }),
+    ).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 });
 
@@ -80,35 +114,59 @@ describe("team membership rules", () => {
     const [ada, bob] = [await createUser(database.db), await createUser(database.db)];
     const team = await createTeamWith(database.db, { [ada.id]: "admin", [bob.id]: "editor" });
     const asAda = callerFor(database.db, userActor(ada.id));
-    await expect(asAda.team.removeMember({ teamId: team.id, userId: ada.id })).rejects.toMatchObject({ code: "CONFLICT" });
-    await expect(asAda.team.changeRole({ teamId: team.id, userId: ada.id, role: "viewer" })).rejects.toMatchObject({ code: "CONFLICT" });
+    await expect(asAda.team.removeMember({ teamId: team.id, userId: ada.id })).rejects.toMatchObject({
+      code: "CONFLICT",
+    });
+    await expect(asAda.team.changeRole({ teamId: team.id, userId: ada.id, role: "viewer" })).rejects.toMatchObject({
+      code: "CONFLICT",
+    });
     await asAda.team.changeRole({ teamId: team.id, userId: bob.id, role: "admin" });
     await asAda.team.changeRole({ teamId: team.id, userId: ada.id, role: "viewer" });
     const members = await callerFor(database.db, userActor(bob.id)).team.members({ teamId: team.id });
-    expect(Object.fromEntries(members.map((member) => [member.userId, member.role]))).toEqual({ [ada.id]: "viewer", [bob.id]: "admin" });
+    expect(Object.fromEntries(members.map((member) => [member.userId, member.role]))).toEqual({
+      [ada.id]: "viewer",
+      [bob.id]: "admin",
+    });
   });
 
   it("uses an invite once, refuses expired or revoked ones, and keeps a higher role", async () => {
-    const [admin, newcomer, editor] = [await createUser(database.db), await createUser(database.db), await createUser(database.db)];
+    const [admin, newcomer, editor] = [
+      await createUser(database.db),
+      await createUser(database.db),
+      await createUser(database.db),
+    ];
     const team = await createTeamWith(database.db, { [admin.id]: "admin", [editor.id]: "editor" });
     const asAdmin = callerFor(database.db, userActor(admin.id));
     const created = await asAdmin.invite.create({ teamId: team.id, role: "viewer", expiresInHours: 1 });
     expect(created.token.length).toBeGreaterThanOrEqual(43);
-    expect(await callerFor(database.db, null).invite.preview({ token: created.token })).toMatchObject({ role: "viewer" });
+    expect(await callerFor(database.db, null).invite.preview({ token: created.token })).toMatchObject({
+      role: "viewer",
+    });
 
     await callerFor(database.db, userActor(newcomer.id)).invite.accept({ token: created.token });
-    await expect(callerFor(database.db, userActor(editor.id)).invite.accept({ token: created.token })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(
+      callerFor(database.db, userActor(editor.id)).invite.accept({ token: created.token }),
+    ).rejects.toMatchObject({ code: "NOT_FOUND" });
 
     const revoked = await asAdmin.invite.create({ teamId: team.id, role: "admin" });
     await asAdmin.invite.revoke({ teamId: team.id, inviteId: revoked.invite.id });
-    await expect(callerFor(database.db, null).invite.preview({ token: revoked.token })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(callerFor(database.db, null).invite.preview({ token: revoked.token })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+    });
 
     const expiring = await asAdmin.invite.create({ teamId: team.id, role: "viewer" });
-    await database.db.invite.update({ where: { id: expiring.invite.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
-    await expect(callerFor(database.db, userActor(editor.id)).invite.accept({ token: expiring.token })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await database.db.invite.update({
+      where: { id: expiring.invite.id },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    await expect(
+      callerFor(database.db, userActor(editor.id)).invite.accept({ token: expiring.token }),
+    ).rejects.toMatchObject({ code: "NOT_FOUND" });
 
     const lower = await asAdmin.invite.create({ teamId: team.id, role: "viewer" });
-    expect(await callerFor(database.db, userActor(editor.id)).invite.accept({ token: lower.token })).toMatchObject({ role: "editor" });
+    expect(await callerFor(database.db, userActor(editor.id)).invite.accept({ token: lower.token })).toMatchObject({
+      role: "editor",
+    });
     const roles = await asAdmin.team.members({ teamId: team.id });
     expect(roles.find((member) => member.userId === newcomer.id)?.role).toBe("viewer");
   });
@@ -135,7 +193,9 @@ describe("API keys and request authentication", () => {
     await revokeApiKey(database.db, team.id, apiKey.id);
     const after = await resolveRequestAuth(database.db, headers, options);
     expect(after.actor).toBeNull();
-    await expect(createCaller(createTRPCContext({ db: database.db, ...after })).project.list({ teamId: team.id })).rejects.toMatchObject({
+    await expect(
+      createCaller(createTRPCContext({ db: database.db, ...after })).project.list({ teamId: team.id }),
+    ).rejects.toMatchObject({
       code: "UNAUTHORIZED",
       message: expect.stringContaining("revoked"),
     });
@@ -153,7 +213,12 @@ describe("API keys and request authentication", () => {
       { method: "POST", mode: "on", lookupSession },
     );
     expect(forged.crossSite).toBe(true);
-    await expect(createCaller(createTRPCContext({ db: database.db, ...forged })).project.create({ teamId: team.id, name: "Forged" })).rejects.toMatchObject({
+    await expect(
+      createCaller(createTRPCContext({ db: database.db, ...forged })).project.create({
+        teamId: team.id,
+        name: "Forged",
+      }),
+    ).rejects.toMatchObject({
       code: "FORBIDDEN",
     });
     expect(await database.db.project.count({ where: { name: "Forged" } })).toBe(0);
@@ -164,13 +229,24 @@ describe("API keys and request authentication", () => {
       { method: "POST", mode: "on", lookupSession },
     );
     expect(same.crossSite).toBe(false);
-    expect(await createCaller(createTRPCContext({ db: database.db, ...same })).project.create({ teamId: team.id, name: "Legit" })).toMatchObject({ name: "Legit" });
+    expect(
+      await createCaller(createTRPCContext({ db: database.db, ...same })).project.create({
+        teamId: team.id,
+        name: "Legit",
+      }),
+    ).toMatchObject({ name: "Legit" });
   });
 
   it("signs everyone in as the local admin of a local team when auth is off", async () => {
-    const auth = await resolveRequestAuth(database.db, new Headers(), { method: "GET", mode: "off", lookupSession: async () => null });
+    const auth = await resolveRequestAuth(database.db, new Headers(), {
+      method: "GET",
+      mode: "off",
+      lookupSession: async () => null,
+    });
     expect(auth.actor).toEqual({ kind: "user", userId: LOCAL_ADMIN_ID, via: "local" });
-    const session = await createCaller(createTRPCContext({ db: database.db, ...auth, authMode: "off" })).viewer.session();
+    const session = await createCaller(
+      createTRPCContext({ db: database.db, ...auth, authMode: "off" }),
+    ).viewer.session();
     expect(session.authMode).toBe("off");
     expect(session.teams).toEqual([expect.objectContaining({ slug: "local", role: "admin" })]);
   });

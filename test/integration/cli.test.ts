@@ -1,20 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { runScaleboard, type CliResult } from "../helpers/run-cli.ts";
+import { describe, expect, it } from "vitest";
+import { localCliSuite } from "../helpers/local-cli.ts";
 
 const EXAMPLE = "examples/mlp-width-scaling.yaml";
-let database: TestDatabase;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database.drop();
-});
-
-function cli(...args: string[]): Promise<CliResult> {
-  return runScaleboard(args, { DATABASE_URL: database.url, SCALEBOARD_AUTH: "" });
-}
+const local = localCliSuite();
+const cli = local.cli;
 
 describe("scaleboard CLI on the local database", () => {
   it("plans with --json arrays create, unchanged, retry and remove", async () => {
@@ -32,7 +21,7 @@ describe("scaleboard CLI on the local database", () => {
     const result = await cli("apply", EXAMPLE);
     expect(result.code).toBe(3);
     expect(result.stderr).toContain("--yes");
-    expect(await database.db.run.count()).toBe(0);
+    expect(await local.database.db.run.count()).toBe(0);
   });
 
   it("applies once with --yes, then re-applying is a no-op", async () => {
@@ -42,16 +31,18 @@ describe("scaleboard CLI on the local database", () => {
     const again = await cli("apply", EXAMPLE, "--yes");
     expect(again.code).toBe(0);
     expect(again.stdout).toContain("Nothing to do");
-    expect(await database.db.run.count()).toBe(21);
+    expect(await local.database.db.run.count()).toBe(21);
   });
 
   it("reports every problem of a bad spec with file:line:column and exits 1", async () => {
     const result = await cli("apply", "test/fixtures/cli/bad.yaml", "--yes");
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/test\/fixtures\/cli\/bad\.yaml:\d+:\d+: model\.widht: unknown key "widht"; did you mean "width"\?/);
+    expect(result.stderr).toMatch(
+      /test\/fixtures\/cli\/bad\.yaml:\d+:\d+: model\.widht: unknown key "widht"; did you mean "width"\?/,
+    );
     expect(result.stderr).toMatch(/bad\.yaml:\d+:\d+: training\.optimizer\.lr: lr must be above 0/);
     expect(result.stderr).toContain("nothing was changed");
-    expect(await database.db.run.count()).toBe(21);
+    expect(await local.database.db.run.count()).toBe(21);
   });
 
   it("shows status, cancels an experiment's queued runs, and names a missing file", async () => {
@@ -61,7 +52,7 @@ describe("scaleboard CLI on the local database", () => {
     const canceled = await cli("cancel", "mlp-width");
     expect(canceled.code).toBe(0);
     expect(canceled.stdout).toContain("Canceled 21 queued run(s)");
-    expect(await database.db.run.count({ where: { status: "canceled" } })).toBe(21);
+    expect(await local.database.db.run.count({ where: { status: "canceled" } })).toBe(21);
     const missing = await cli("plan", "no/such/spec.yaml");
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("no/such/spec.yaml: no such file");
@@ -70,8 +61,13 @@ describe("scaleboard CLI on the local database", () => {
   });
 
   it("prints a run's log", async () => {
-    const run = await database.db.run.findFirstOrThrow();
-    await database.db.runLog.createMany({ data: [{ runId: run.id, line: "epoch 1 loss 0.5" }, { runId: run.id, line: "epoch 2 loss 0.4" }] });
+    const run = await local.database.db.run.findFirstOrThrow();
+    await local.database.db.runLog.createMany({
+      data: [
+        { runId: run.id, line: "epoch 1 loss 0.5" },
+        { runId: run.id, line: "epoch 2 loss 0.4" },
+      ],
+    });
     const result = await cli("logs", run.id);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe("epoch 1 loss 0.5\nepoch 2 loss 0.4\n");

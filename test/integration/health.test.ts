@@ -20,30 +20,51 @@ function caller(db = database.db) {
 }
 
 describe("health.status", () => {
-  it("reports the database up and degraded while no worker runs", async () => {
+  it("tells an anonymous caller only that the server is up: no version, latency or workers", async () => {
+    await registerWorker(database.db, { name: "w-anonymous-check", host: "secret-host", pid: 4242, slots: 1 });
     const health = await caller().health.status();
+    expect(health.status).toBe("ok");
+    expect(health.database).toEqual({ up: true, latencyMs: null, serverVersion: null, error: null });
+    expect(health.workers).toEqual({ alive: null, list: [] });
+    expect(JSON.stringify(health)).not.toMatch(/secret-host|4242/);
+    await database.db.worker.deleteMany({ where: { name: "w-anonymous-check" } });
+  });
+
+  it("reports the database up and degraded to a signed-in user while no worker runs", async () => {
+    const user = await createUser(database.db);
+    const health = await callerFor(database.db, userActor(user.id)).health.status();
     expect(health.database.up).toBe(true);
     expect(health.database.serverVersion).toMatch(/^\d+/);
     expect(health.workers.alive).toBe(0);
     expect(health.status).toBe("degraded");
   });
 
-  it("is ok once a worker heartbeats, and counts a silent worker as not alive", async () => {
+  it("is ok once a worker heartbeats, counts a silent worker as not alive, and shows a member only their teams' workers", async () => {
+    const user = await createUser(database.db);
+    const team = await createTeamWith(database.db, { [user.id]: "viewer" });
+    const other = await createTeamWith(database.db);
     await registerWorker(database.db, { name: "w-live", host: "h", pid: 1, slots: 2 });
     await recordWorkerHeartbeat(database.db, "w-live");
-    await database.db.worker.create({ data: { name: "w-silent", host: "h", pid: 2, heartbeatAt: new Date(Date.now() - 5 * 60_000) } });
-    const health = await caller().health.status();
+    await database.db.worker.create({
+      data: { name: "w-silent", host: "h", pid: 2, heartbeatAt: new Date(Date.now() - 5 * 60_000) },
+    });
+    await database.db.worker.create({ data: { name: "w-mine", teamId: team.id, host: "mine", pid: 3 } });
+    await database.db.worker.create({ data: { name: "w-theirs", teamId: other.id, host: "theirs", pid: 4 } });
+    const health = await callerFor(database.db, userActor(user.id)).health.status();
     expect(health.status).toBe("ok");
-    expect(health.workers.alive).toBe(1);
+    expect(health.workers.alive).toBe(2);
     expect(health.workers.list.find((worker) => worker.name === "w-silent")?.alive).toBe(false);
+    expect(health.workers.list.map((worker) => worker.name).sort()).toEqual(["w-live", "w-mine", "w-silent"]);
   });
 
-  it("reports the database down without throwing when it cannot be reached", async () => {
+  it("reports the database down without throwing when it cannot be reached, with the reason only for signed-in callers", async () => {
     const unreachable = createDb("postgresql://nobody:pw@127.0.0.1:1/none");
-    const health = await caller(unreachable).health.status();
+    const health = await callerFor(unreachable, { kind: "user", userId: "local-admin", via: "local" }).health.status();
     expect(health.status).toBe("down");
     expect(health.database.up).toBe(false);
     expect(health.database.error).toBeTruthy();
+    const anonymous = await caller(unreachable).health.status();
+    expect(anonymous).toMatchObject({ status: "down", database: { up: false, error: null } });
     await unreachable.$disconnect();
   });
 });

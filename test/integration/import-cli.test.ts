@@ -1,3 +1,4 @@
+import { readLoggedPoints } from "../../server/domain/metrics/read-points.ts";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -7,7 +8,14 @@ import { createTeamWith, createUser } from "../helpers/actors.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { runScaleboard, type CliResult } from "../helpers/run-cli.ts";
 import { startV1Server } from "../helpers/v1-server.ts";
-import { eventFile, fileVersionEvent, simpleValue, summaryEvent, tensorValue, tfRecord } from "../fixtures/imports/tfevents-writer.ts";
+import {
+  eventFile,
+  fileVersionEvent,
+  simpleValue,
+  summaryEvent,
+  tensorValue,
+  tfRecord,
+} from "../fixtures/imports/tfevents-writer.ts";
 
 let database: TestDatabase;
 let scratch: string;
@@ -29,12 +37,26 @@ async function runsOf(project: string, experiment: string) {
   return database.db.run.findMany({
     where: { experiment: { name: experiment, project: { name: project } } },
     orderBy: { name: "asc" },
-    select: { id: true, name: true, status: true, step: true, progress: true, tags: true, notes: true, wallClockSeconds: true, backend: true },
+    select: {
+      id: true,
+      name: true,
+      status: true,
+      step: true,
+      progress: true,
+      tags: true,
+      notes: true,
+      wallClockSeconds: true,
+      backend: true,
+    },
   });
 }
 
 async function pointsOf(runId: string, key: string) {
-  return database.db.metricPoint.findMany({ where: { series: { runId, key } }, orderBy: { step: "asc" }, select: { step: true, value: true, wallTime: true } });
+  return (await readLoggedPoints(database.db, { runId, key })).map(({ step, value, wallTime }) => ({
+    step,
+    value,
+    wallTime,
+  }));
 }
 
 describe("scaleboard import csv", () => {
@@ -43,8 +65,21 @@ describe("scaleboard import csv", () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout);
-    expect(summary).toMatchObject({ format: "csv", project: "Imports", experiment: "metrics", points: 7, warnings: [] });
-    expect(summary.runs.map((run: { name: string; points: number; keys: number; lastStep: number }) => [run.name, run.points, run.keys, run.lastStep])).toEqual([
+    expect(summary).toMatchObject({
+      format: "csv",
+      project: "Imports",
+      experiment: "metrics",
+      points: 7,
+      warnings: [],
+    });
+    expect(
+      summary.runs.map((run: { name: string; points: number; keys: number; lastStep: number }) => [
+        run.name,
+        run.points,
+        run.keys,
+        run.lastStep,
+      ]),
+    ).toEqual([
       ["baseline", 3, 2, 1],
       ["wide", 4, 2, 2],
     ]);
@@ -74,13 +109,23 @@ describe("scaleboard import csv", () => {
     // Imported runs are runs like any other: `status` lists them.
     const status = await cli(["status", "metrics", "--json"]);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout).map((run: { name: string; status: string }) => `${run.name}:${run.status}`).sort()).toEqual(["baseline:succeeded", "wide:succeeded"]);
+    expect(
+      JSON.parse(status.stdout)
+        .map((run: { name: string; status: string }) => `${run.name}:${run.status}`)
+        .sort(),
+    ).toEqual(["baseline:succeeded", "wide:succeeded"]);
   });
 
   it("ingests more than 10,000 points in batches, into the project and experiment given", async () => {
     const file = path.join(scratch, "long.csv");
     const rows = Array.from({ length: 25_000 }, (_, step) => `big,loss,${step},${1 / (step + 1)}`);
-    await writeFile(file, `step,value,key,run\n${rows.map((row) => row.split(",")).map(([run, key, step, value]) => `${step},${value},${key},${run}`).join("\n")}\n`);
+    await writeFile(
+      file,
+      `step,value,key,run\n${rows
+        .map((row) => row.split(","))
+        .map(([run, key, step, value]) => `${step},${value},${key},${run}`)
+        .join("\n")}\n`,
+    );
     const result = await cli(["import", "csv", file, "--project", "Bulk", "--experiment", "long run"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("Imported 1 run(s), 25,000 point(s) into Bulk / long run");
@@ -99,7 +144,12 @@ describe("scaleboard import csv", () => {
     expect(await database.db.run.count()).toBe(before);
 
     const json = await cli(["import", "csv", "test/fixtures/imports/bad-rows.csv", "--json"]);
-    expect(JSON.parse(json.stdout).error.issues[0]).toEqual({ file: "test/fixtures/imports/bad-rows.csv", line: 3, column: "value", message: '"one" is not a number (write nan, inf or -inf for those)' });
+    expect(JSON.parse(json.stdout).error.issues[0]).toEqual({
+      file: "test/fixtures/imports/bad-rows.csv",
+      line: 3,
+      column: "value",
+      message: '"one" is not a number (write nan, inf or -inf for those)',
+    });
     const missing = await cli(["import", "csv", "no/such.csv"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("no/such.csv: no such file");
@@ -123,22 +173,36 @@ describe("scaleboard import tensorboard", () => {
     const logdir = path.join(scratch, "tb-logs");
     await mkdir(path.join(logdir, "lr=0.1", "train"), { recursive: true });
     await mkdir(path.join(logdir, "lr=0.01"), { recursive: true });
-    const good = [fileVersionEvent(100), summaryEvent(101, 0, simpleValue("loss", 2)), summaryEvent(102, 10, simpleValue("loss", 1.5))];
+    const good = [
+      fileVersionEvent(100),
+      summaryEvent(101, 0, simpleValue("loss", 2)),
+      summaryEvent(102, 10, simpleValue("loss", 1.5)),
+    ];
     const corrupted = summaryEvent(103, 20, simpleValue("loss", 1));
-    const bytes = eventFile(...good, corrupted, summaryEvent(104, 30, simpleValue("loss", 0.5), simpleValue("weird", Number.NaN)));
+    const bytes = eventFile(
+      ...good,
+      corrupted,
+      summaryEvent(104, 30, simpleValue("loss", 0.5), simpleValue("weird", Number.NaN)),
+    );
     const corruptAt = good.map(tfRecord).reduce((sum, record) => sum + record.length, 0);
     bytes[corruptAt + 14] = bytes[corruptAt + 14]! ^ 0x01;
     const trainFile = path.join(logdir, "lr=0.1", "train", "events.out.tfevents.1700000000.host.1.0");
     await writeFile(trainFile, bytes);
     await writeFile(
       path.join(logdir, "lr=0.01", "events.out.tfevents.1700000000.host.2.v2"),
-      eventFile(fileVersionEvent(200), summaryEvent(201, 0, tensorValue("epoch_loss", 3, { dtype: "float", encoding: "content" })), summaryEvent(205, 1, tensorValue("epoch_loss", 0.25, { dtype: "double", encoding: "val" }))),
+      eventFile(
+        fileVersionEvent(200),
+        summaryEvent(201, 0, tensorValue("epoch_loss", 3, { dtype: "float", encoding: "content" })),
+        summaryEvent(205, 1, tensorValue("epoch_loss", 0.25, { dtype: "double", encoding: "val" })),
+      ),
     );
 
     const result = await cli(["import", "tensorboard", logdir, "--project", "TB"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("Imported 2 run(s), 6 point(s) into TB / tb-logs");
-    expect(result.stderr).toContain(`warning: ${trainFile} at byte ${corruptAt}: corrupt record: the data's checksum does not match`);
+    expect(result.stderr).toContain(
+      `warning: ${trainFile} at byte ${corruptAt}: corrupt record: the data's checksum does not match`,
+    );
 
     const runs = await runsOf("TB", "tb-logs");
     expect(runs.map((run) => [run.name, run.status, run.step])).toEqual([
@@ -174,21 +238,44 @@ describe("scaleboard import --server", () => {
       const admin = await createUser(database.db);
       const team = await createTeamWith(database.db, { [admin.id]: "admin" });
       const { key } = await createApiKey(database.db, team.id, admin.id, { name: "import", scope: "ingest" });
-      const result = await cli(["import", "csv", "test/fixtures/imports/metrics.csv", "--server", server.url.replace(/\/api\/v1$/, ""), "--project", "Remote", "--json"], {
-        SCALEBOARD_API_KEY: key,
-        DATABASE_URL: "",
-      });
+      const result = await cli(
+        [
+          "import",
+          "csv",
+          "test/fixtures/imports/metrics.csv",
+          "--server",
+          server.url.replace(/\/api\/v1$/, ""),
+          "--project",
+          "Remote",
+          "--json",
+        ],
+        {
+          SCALEBOARD_API_KEY: key,
+          DATABASE_URL: "",
+        },
+      );
       expect(result.stderr).toBe("");
       expect(result.code).toBe(0);
       expect(JSON.parse(result.stdout).points).toBe(7);
-      const runs = await database.db.run.findMany({ where: { experiment: { project: { teamId: team.id, name: "Remote" } } }, orderBy: { name: "asc" }, select: { id: true, name: true, status: true, step: true } });
+      const runs = await database.db.run.findMany({
+        where: { experiment: { project: { teamId: team.id, name: "Remote" } } },
+        orderBy: { name: "asc" },
+        select: { id: true, name: true, status: true, step: true },
+      });
       expect(runs.map((run) => [run.name, run.status, run.step])).toEqual([
         ["baseline", "succeeded", 1],
         ["wide", "succeeded", 2],
       ]);
-      expect((await pointsOf(runs[1]!.id, "train/loss")).map((point) => point.value)).toEqual([2.25, Number.NaN, Number.POSITIVE_INFINITY]);
+      expect((await pointsOf(runs[1]!.id, "train/loss")).map((point) => point.value)).toEqual([
+        2.25,
+        Number.NaN,
+        Number.POSITIVE_INFINITY,
+      ]);
 
-      const refused = await cli(["import", "csv", "test/fixtures/imports/metrics.csv", "--server", server.url.replace(/\/api\/v1$/, "")], { SCALEBOARD_API_KEY: "sb_wrong", DATABASE_URL: "" });
+      const refused = await cli(
+        ["import", "csv", "test/fixtures/imports/metrics.csv", "--server", server.url.replace(/\/api\/v1$/, "")],
+        { SCALEBOARD_API_KEY: "sb_wrong", DATABASE_URL: "" },
+      );
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/refused POST \/api\/v1\/runs \(401\)/);
     } finally {

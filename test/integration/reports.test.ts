@@ -5,6 +5,7 @@ import { createCaller } from "../../server/api/root.ts";
 import { createTRPCContext } from "../../server/api/trpc.ts";
 import type { Actor } from "../../server/domain/access/actor.ts";
 import { ingestPoints } from "../../server/domain/metrics/ingest-points.ts";
+import type { Prisma } from "../../server/generated/prisma/client.ts";
 import type { ReportPanel } from "../../server/domain/report/report-schema.ts";
 import { createTeamWith, createUser, userActor } from "../helpers/actors.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
@@ -52,7 +53,11 @@ async function seedRun(width: number, name = `w${width}`): Promise<string> {
   await ingestPoints(
     db,
     run.id,
-    Array.from({ length: STEPS + 1 }, (_, step) => ({ key: "val/loss", step, value: end + (2 * (STEPS - step)) / STEPS })),
+    Array.from({ length: STEPS + 1 }, (_, step) => ({
+      key: "val/loss",
+      step,
+      value: end + (2 * (STEPS - step)) / STEPS,
+    })),
   );
   return run.id;
 }
@@ -64,12 +69,25 @@ beforeAll(async () => {
   const team = await createTeamWith(db, { [editorUser.id]: "editor", [viewerUser.id]: "viewer" });
   editor = userActor(editorUser.id);
   viewer = userActor(viewerUser.id);
-  projectId = (await db.project.create({ data: { teamId: team.id, name: "Widths", slug: "widths" }, select: { id: true } })).id;
+  projectId = (
+    await db.project.create({ data: { teamId: team.id, name: "Widths", slug: "widths" }, select: { id: true } })
+  ).id;
   experimentId = (await db.experiment.create({ data: { projectId, name: "width-sweep" }, select: { id: true } })).id;
   for (const width of WIDTHS) runIds.push(await seedRun(width));
-  const otherProject = await db.project.create({ data: { teamId: team.id, name: "Other", slug: "other" }, select: { id: true } });
-  const otherExperiment = await db.experiment.create({ data: { projectId: otherProject.id, name: "x" }, select: { id: true } });
-  otherProjectRunId = (await db.run.create({ data: { experimentId: otherExperiment.id, name: "elsewhere", cellHash: "c", config: {} }, select: { id: true } })).id;
+  const otherProject = await db.project.create({
+    data: { teamId: team.id, name: "Other", slug: "other" },
+    select: { id: true },
+  });
+  const otherExperiment = await db.experiment.create({
+    data: { projectId: otherProject.id, name: "x" },
+    select: { id: true },
+  });
+  otherProjectRunId = (
+    await db.run.create({
+      data: { experimentId: otherExperiment.id, name: "elsewhere", cellHash: "c", config: {} },
+      select: { id: true },
+    })
+  ).id;
 });
 
 afterAll(async () => {
@@ -88,14 +106,21 @@ async function refusal(promise: Promise<unknown>): Promise<{ code: string; messa
 
 describe("reports", () => {
   it("reads every panel's data over the chosen runs: curves, the fitted exponent, the table and the runs' configs", async () => {
-    const report = await api(editor).report.create({ projectId, title: "Which width wins?", body: "# Widths\n\nWider is better.", panels: PANELS, runIds });
+    const report = await api(editor).report.create({
+      projectId,
+      title: "Which width wins?",
+      body: "# Widths\n\nWider is better.",
+      panels: PANELS,
+      runIds,
+    });
     const { view } = await api(viewer).report.get({ reportId: report.id });
     expect(view.title).toBe("Which width wins?");
     expect(view.runs.map((run) => run.name)).toEqual(["w8", "w16", "w32", "w64"]);
     expect(view.runs[3]!.config).toMatchObject({ model: { width: 64 } });
 
     const [curves, scaling, table] = view.panels;
-    if (curves?.kind !== "curves" || scaling?.kind !== "scaling" || table?.kind !== "table") throw new Error("panels out of order");
+    if (curves?.kind !== "curves" || scaling?.kind !== "scaling" || table?.kind !== "table")
+      throw new Error("panels out of order");
     expect(curves.series).toHaveLength(4);
     expect(curves.series.every((series) => series.points.length === STEPS + 1)).toBe(true);
     expect(scaling.scaling.fit.ok).toBe(true);
@@ -105,7 +130,9 @@ describe("reports", () => {
   });
 
   it("refuses runs from outside the report's project, naming the field", async () => {
-    const error = await refusal(api(editor).report.create({ projectId, title: "Mixed", runIds: [runIds[0]!, otherProjectRunId] }));
+    const error = await refusal(
+      api(editor).report.create({ projectId, title: "Mixed", runIds: [runIds[0]!, otherProjectRunId] }),
+    );
     expect(error.code).toBe("BAD_REQUEST");
     expect(error.message).toContain("runIds[1]");
   });
@@ -114,7 +141,9 @@ describe("reports", () => {
     const empty = await refusal(api(editor).report.create({ projectId, title: "   " }));
     expect(empty.code).toBe("BAD_REQUEST");
     expect(empty.message).toContain("title");
-    const badPanel = await refusal(api(editor).report.create({ projectId, title: "x", panels: [{ kind: "pie" } as unknown as ReportPanel] }));
+    const badPanel = await refusal(
+      api(editor).report.create({ projectId, title: "x", panels: [{ kind: "pie" } as unknown as ReportPanel] }),
+    );
     expect(badPanel.code).toBe("BAD_REQUEST");
     expect(badPanel.message).toContain("panel kind");
   });
@@ -149,13 +178,37 @@ describe("reports", () => {
     expect(liveView.missingRunCount).toBe(1);
     const liveCurves = liveView.panels[0];
     if (liveCurves?.kind !== "curves") throw new Error("expected curves");
-    expect(liveCurves.series.find((series) => series.runId === runIds[0])!.points.at(-1)).toEqual({ x: STEPS + 1, y: 0.01 });
+    expect(liveCurves.series.find((series) => series.runId === runIds[0])!.points.at(-1)).toEqual({
+      x: STEPS + 1,
+      y: 0.01,
+    });
 
     // Publishing again freezes the current draft.
     await api(editor).report.publish({ reportId: frozen.id, mode: "frozen" });
     const republished = await api(null).sharedReport.view({ token: frozenLink.token });
     expect(republished.title).toBe("Frozen, edited");
     expect(republished.runs.map((run) => run.name)).toContain("w128-late");
+  });
+
+  it("stores a frozen snapshot with its version, reads one stored before versions as version 1, and refuses an unknown version by name", async () => {
+    const report = await api(editor).report.create({ projectId, title: "Versioned", panels: PANELS, runIds });
+    await api(editor).report.publish({ reportId: report.id, mode: "frozen" });
+    const { token } = await api(editor).report.createLink({ reportId: report.id });
+    const stored = (
+      await database.db.report.findUniqueOrThrow({ where: { id: report.id }, select: { snapshot: true } })
+    ).snapshot as Prisma.JsonObject;
+    expect(stored.version).toBe(1);
+    const shown = await api(null).sharedReport.view({ token });
+
+    const { version: _version, ...unversioned } = stored;
+    await database.db.report.update({ where: { id: report.id }, data: { snapshot: unversioned } });
+    expect(await api(null).sharedReport.view({ token })).toEqual(shown);
+
+    await database.db.report.update({ where: { id: report.id }, data: { snapshot: { ...stored, version: 7 } } });
+    const refused = await refusal(api(null).sharedReport.view({ token }));
+    expect(refused.code).toBe("CONFLICT");
+    expect(refused.message).toMatch(/frozen snapshot is version 7, which this version of Scaleboard cannot read/);
+    expect((await refusal(api(viewer).report.get({ reportId: report.id }))).message).toBe(refused.message);
   });
 
   it("stores only a hash of the share token, with 256 bits of randomness in the token", async () => {
@@ -184,7 +237,10 @@ describe("reports", () => {
 
     expect((await api(null).sharedReport.view({ token: revoked.token })).title).toBe("Shared");
     await api(editor).report.revokeLink({ reportId: report.id, linkId: revoked.link.id });
-    await database.db.shareLink.update({ where: { id: expiring.link.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await database.db.shareLink.update({
+      where: { id: expiring.link.id },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
 
     const refused = await Promise.all([
       refusal(api(null).sharedReport.view({ token: revoked.token })),
@@ -205,7 +261,12 @@ describe("reports", () => {
   });
 
   it("the shared view holds only the report's runs, not the project's others", async () => {
-    const report = await api(editor).report.create({ projectId, title: "Two runs", runIds: runIds.slice(0, 2), panels: PANELS });
+    const report = await api(editor).report.create({
+      projectId,
+      title: "Two runs",
+      runIds: runIds.slice(0, 2),
+      panels: PANELS,
+    });
     await api(editor).report.publish({ reportId: report.id, mode: "live" });
     const { token } = await api(editor).report.createLink({ reportId: report.id });
     const view = await api(null).sharedReport.view({ token });
@@ -232,7 +293,11 @@ describe("scaleboard report create --from-spec", () => {
   });
 
   function cli(...args: string[]): Promise<CliResult> {
-    return runScaleboard(args, { DATABASE_URL: cliDatabase.url, SCALEBOARD_AUTH: "", SCALEBOARD_PUBLIC_URL: "http://reports.example" });
+    return runScaleboard(args, {
+      DATABASE_URL: cliDatabase.url,
+      SCALEBOARD_AUTH: "",
+      SCALEBOARD_PUBLIC_URL: "http://reports.example",
+    });
   }
 
   it("builds a report from the panels the spec declares, over the experiment's runs, and shares it", async () => {
@@ -241,10 +306,25 @@ describe("scaleboard report create --from-spec", () => {
     expect(before.stderr).toContain('No project "Scaling laws"');
 
     expect((await cli("apply", "examples/mlp-width-scaling.yaml", "--yes")).code).toBe(0);
-    const result = await cli("report", "create", "--from-spec", "examples/mlp-width-scaling.yaml", "--share", "--expires-in-hours", "48", "--json");
+    const result = await cli(
+      "report",
+      "create",
+      "--from-spec",
+      "examples/mlp-width-scaling.yaml",
+      "--share",
+      "--expires-in-hours",
+      "48",
+      "--json",
+    );
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    const created = JSON.parse(result.stdout) as { reportId: string; runs: number; panels: number; published: string; shareUrl: string };
+    const created = JSON.parse(result.stdout) as {
+      reportId: string;
+      runs: number;
+      panels: number;
+      published: string;
+      shareUrl: string;
+    };
     expect(created).toMatchObject({ runs: 21, panels: 3, published: "live" });
     expect(created.shareUrl).toMatch(/^http:\/\/reports\.example\/r\/[A-Za-z0-9_-]{43}$/);
 
@@ -252,14 +332,23 @@ describe("scaleboard report create --from-spec", () => {
     expect(report.title).toBe("mlp-width: results");
     expect((report.panels as { kind: string }[]).map((panel) => panel.kind)).toEqual(["curves", "scaling", "table"]);
     const token = created.shareUrl.split("/r/")[1]!;
-    const shared = await createCaller(createTRPCContext({ db: cliDatabase.db, actor: null })).sharedReport.view({ token });
+    const shared = await createCaller(createTRPCContext({ db: cliDatabase.db, actor: null })).sharedReport.view({
+      token,
+    });
     expect(shared.runs).toHaveLength(21);
     const link = await cliDatabase.db.shareLink.findFirstOrThrow({ where: { reportId: report.id } });
     expect(link.expiresAt!.getTime() - Date.now()).toBeGreaterThan(47 * 3_600_000);
   });
 
   it("refuses bad usage with exit code 2, naming the option", async () => {
-    const result = await cli("report", "create", "--from-spec", "examples/mlp-width-scaling.yaml", "--publish", "sometimes");
+    const result = await cli(
+      "report",
+      "create",
+      "--from-spec",
+      "examples/mlp-width-scaling.yaml",
+      "--publish",
+      "sometimes",
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("--publish must be live or frozen");
   });

@@ -1,3 +1,4 @@
+import { ingestPoints } from "../../server/domain/metrics/ingest-points.ts";
 import { randomBytes } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,7 +48,15 @@ async function seedRun(seed: RunSeed): Promise<string> {
       cellHash: randomBytes(8).toString("hex"),
       config: { params: seed.params ?? {} },
       status: seed.status ?? "succeeded",
-      ...(n !== undefined ? { paramCount: BigInt(n), flopsPerStep: 6 * n, totalFlops: 6 * n * STEPS, wallClockSeconds: 0.01 * n ** 0.8 } : {}),
+      ...(n !== undefined
+        ? {
+            paramCount: BigInt(n),
+            flopsPerStep: 6 * n,
+            totalFlops: 6 * n * STEPS,
+            wallClockSeconds: 0.01 * n ** 0.8,
+            step: STEPS,
+          }
+        : {}),
       summary: seed.summary ?? {},
     },
     select: { id: true },
@@ -55,19 +64,11 @@ async function seedRun(seed: RunSeed): Promise<string> {
   if (seed.finalLoss !== undefined) {
     // Falls, dips below the end, then ends at finalLoss: min and last differ.
     const values = [seed.finalLoss * 1.6, seed.finalLoss * 0.995, seed.finalLoss];
-    await db.metricSeries.create({
-      data: {
-        runId: run.id,
-        key: "val/loss",
-        pointCount: values.length,
-        firstStep: 0,
-        lastStep: STEPS,
-        lastValue: values.at(-1)!,
-        minValue: Math.min(...values),
-        maxValue: Math.max(...values),
-        points: { create: values.map((value, index) => ({ step: (index * STEPS) / 2, value })) },
-      },
-    });
+    await ingestPoints(
+      db,
+      run.id,
+      values.map((value, index) => ({ key: "val/loss", step: (index * STEPS) / 2, value })),
+    );
   }
   return run.id;
 }
@@ -78,23 +79,45 @@ beforeAll(async () => {
   const [member, stranger] = await Promise.all([createUser(db, "Vera"), createUser(db, "Otto")]);
   const team = await createTeamWith(db, { [member.id]: "viewer" });
   const otherTeam = await createTeamWith(db, { [stranger.id]: "admin" });
-  const project = await db.project.create({ data: { teamId: team.id, name: "Scaling", slug: "scaling" }, select: { id: true } });
-  const foreignProject = await db.project.create({ data: { teamId: otherTeam.id, name: "Theirs", slug: "theirs" }, select: { id: true } });
-  experimentId = (await db.experiment.create({ data: { projectId: project.id, name: "width" }, select: { id: true } })).id;
-  otherExperimentId = (await db.experiment.create({ data: { projectId: project.id, name: "width-bigger" }, select: { id: true } })).id;
-  const foreignExperimentId = (await db.experiment.create({ data: { projectId: foreignProject.id, name: "x" }, select: { id: true } })).id;
+  const project = await db.project.create({
+    data: { teamId: team.id, name: "Scaling", slug: "scaling" },
+    select: { id: true },
+  });
+  const foreignProject = await db.project.create({
+    data: { teamId: otherTeam.id, name: "Theirs", slug: "theirs" },
+    select: { id: true },
+  });
+  experimentId = (await db.experiment.create({ data: { projectId: project.id, name: "width" }, select: { id: true } }))
+    .id;
+  otherExperimentId = (
+    await db.experiment.create({ data: { projectId: project.id, name: "width-bigger" }, select: { id: true } })
+  ).id;
+  const foreignExperimentId = (
+    await db.experiment.create({ data: { projectId: foreignProject.id, name: "x" }, select: { id: true } })
+  ).id;
 
   for (const n of SIZES) {
     for (const [seed, noise] of SEED_NOISE.entries()) {
       sweepRunIds.push(
-        await seedRun({ experimentId, name: `n${n}-s${seed}`, paramCount: n, params: { "model.width": n, "training.seed": seed }, finalLoss: trueLoss(n) * (1 + noise) }),
+        await seedRun({
+          experimentId,
+          name: `n${n}-s${seed}`,
+          paramCount: n,
+          params: { "model.width": n, "training.seed": seed },
+          finalLoss: trueLoss(n) * (1 + noise),
+        }),
       );
     }
   }
   failedRunId = await seedRun({ experimentId, name: "failed", status: "failed", paramCount: 1e7, finalLoss: 0.1 });
   skippedRunIds.noSize = await seedRun({ experimentId, name: "imported", summary: { finalValLoss: 2.5 } });
   skippedRunIds.noMetric = await seedRun({ experimentId, name: "silent", paramCount: 1e3 });
-  await seedRun({ experimentId: otherExperimentId, name: "big", paramCount: 1e7, summary: { finalValLoss: trueLoss(1e7), bestValLoss: trueLoss(1e7) * 0.99 } });
+  await seedRun({
+    experimentId: otherExperimentId,
+    name: "big",
+    paramCount: 1e7,
+    summary: { finalValLoss: trueLoss(1e7), bestValLoss: trueLoss(1e7) * 0.99 },
+  });
   foreignRunId = await seedRun({ experimentId: foreignExperimentId, name: "theirs", paramCount: 1e3, finalLoss: 9 });
 
   viewer = userActor(member.id);
@@ -161,7 +184,11 @@ describe("scaling.view", () => {
       }
     }
     // Each size's best seed is the frontier: the larger model always wins at its cost here.
-    expect(view.frontier.flops.map((point) => point.runId)).toEqual(view.groups.map((group) => view.runs.find((run) => run.paramCount === group.paramCount && run.loss === group.min)!.id));
+    expect(view.frontier.flops.map((point) => point.runId)).toEqual(
+      view.groups.map(
+        (group) => view.runs.find((run) => run.paramCount === group.paramCount && run.loss === group.min)!.id,
+      ),
+    );
     expect(view.budget).toBeNull();
     expect(JSON.parse(JSON.stringify(view))).toEqual(view);
   });
@@ -175,18 +202,56 @@ describe("scaling.view", () => {
     expect(best.intervals).toBeNull();
   });
 
-  it("recommends a size for a FLOP budget", async () => {
-    const view = await caller(viewer).scaling.view({ experimentId, budget: { kind: "flops", value: 6 * 3e5 * STEPS }, resamples: 50 });
-    const advice = view.budget;
+  it("recommends a size for a FLOP budget at the study's one training length, in the swept width", async () => {
+    const view = await caller(viewer).scaling.view({
+      experimentId,
+      budget: { kind: "flops", value: 6 * 3e5 * STEPS },
+      resamples: 50,
+    });
+    expect(view.budget).toBeNull();
+    const advice = view.advice;
     if (!advice?.ok) throw new Error(`no advice: ${advice?.reason}`);
-    expect(advice.size).toBeCloseTo(3e5, -1);
-    expect(advice.costCurve.beta).toBeCloseTo(1, 8);
-    expect(advice.extrapolated).toBe(false);
-    expect(advice.predictedLoss).toBeCloseTo(trueLoss(3e5), 3);
-    expect(advice.lossInterval!.low).toBeLessThanOrEqual(advice.predictedLoss);
+    expect(advice.fit).toBe("power-law");
+    expect(advice.params).toBeCloseTo(3e5, -1);
+    // The sweep's width is N here: 3e5 interpolates between the swept 1e5 and 1e6.
+    expect(advice.sweptValues!["model.width"]).toBe(300000);
+    expect(advice.steps).toBe(STEPS);
+    expect(advice.predictedLoss!.value).toBeCloseTo(trueLoss(3e5), 2);
+    expect(advice.intervalMethod).toBe("seed-bootstrap");
+    expect(advice.predictedLoss!.low!).toBeLessThan(advice.predictedLoss!.high!);
+    expect(advice.notes.join(" ")).toMatch(/does not trade size against training length/);
 
-    const tooSmall = await caller(viewer).scaling.view({ experimentId, budget: { kind: "seconds", value: 0.001 }, resamples: 0 });
-    expect(tooSmall.budget).toMatchObject({ ok: false, code: "below-smallest-run" });
+    const beyond = await caller(viewer).scaling.view({
+      experimentId,
+      budget: { kind: "flops", value: 6 * 1e6 * STEPS * 5 },
+      resamples: 0,
+    });
+    expect(beyond.advice).toMatchObject({ ok: false, params: null, predictedLoss: null });
+    expect(beyond.advice!.reason).toMatch(/would answer it/);
+
+    const noTime = await caller(viewer).scaling.view({
+      experimentId,
+      budget: { kind: "seconds", value: 60 },
+      resamples: 0,
+    });
+    expect(noTime.advice).toMatchObject({ ok: false });
+    expect(noTime.advice!.reason).toMatch(/trainSeconds/);
+  });
+
+  it("analysis: the power law with seed intervals at one training length, and why there is no joint fit", async () => {
+    const analysis = await caller(viewer).scaling.analysis({ experimentId, budgetFlops: 6 * 3e5 * STEPS });
+    expect(analysis.metric).toBe("val/loss");
+    expect(analysis.powerLaw!.alpha).toBeCloseTo(0.34, 1);
+    expect(analysis.powerLaw!.intervalMethod).toBe("seed-bootstrap");
+    const [low, high] = analysis.powerLaw!.intervals!.alpha;
+    expect(high).toBeGreaterThan(low);
+    expect(analysis.joint).toBeNull();
+    expect(analysis.notes.join("\n")).toMatch(/joint fit: .*8 runs|joint fit: .*vary both/);
+    expect(analysis.advice).toMatchObject({ ok: true, fit: "power-law", steps: STEPS });
+    await expectCode(caller(outsider).scaling.analysis({ experimentId }), "NOT_FOUND");
+    await expectCode(caller(null).scaling.analysis({ experimentId }), "UNAUTHORIZED");
+    await expectCode(caller(ingestKey).scaling.analysis({ experimentId }), "FORBIDDEN");
+    await expectCode(caller(viewer).scaling.analysis({ experimentId, budgetFlops: -1 }), "BAD_REQUEST");
   });
 
   it("answers too few sizes with a reason", async () => {
@@ -207,7 +272,10 @@ describe("scaling.view", () => {
 
 describe("scaling.compare", () => {
   it("fits hand-picked runs across experiments", async () => {
-    const big = await database.db.run.findFirstOrThrow({ where: { experimentId: otherExperimentId }, select: { id: true } });
+    const big = await database.db.run.findFirstOrThrow({
+      where: { experimentId: otherExperimentId },
+      select: { id: true },
+    });
     const picked = [...sweepRunIds.slice(3), big.id, sweepRunIds[3]!, failedRunId];
     const view = await caller(viewer).scaling.compare({ runIds: picked, use: "best" });
     expect(view.runs).toHaveLength(10);
@@ -226,7 +294,10 @@ describe("scaling.compare", () => {
 
   it("bounds its input", async () => {
     await expectCode(caller(viewer).scaling.compare({ runIds: [] }), "BAD_REQUEST");
-    await expectCode(caller(viewer).scaling.compare({ runIds: Array.from({ length: 501 }, (_, index) => `r${index}`) }), "BAD_REQUEST");
+    await expectCode(
+      caller(viewer).scaling.compare({ runIds: Array.from({ length: 501 }, (_, index) => `r${index}`) }),
+      "BAD_REQUEST",
+    );
     await expectCode(caller(viewer).scaling.compare({ runIds: sweepRunIds, resamples: 5000 }), "BAD_REQUEST");
   });
 });

@@ -29,11 +29,19 @@ beforeAll(async () => {
   const otherTeam = await createTeamWith(db, { [otto.id]: "admin" });
   const project = await db.project.create({ data: { teamId: team.id, name: "P", slug: "p" }, select: { id: true } });
   const experiment = await db.experiment.create({ data: { projectId: project.id, name: "e" }, select: { id: true } });
-  runId = (await db.run.create({ data: { experimentId: experiment.id, name: "r", cellHash: "h", config: {} }, select: { id: true } })).id;
+  runId = (
+    await db.run.create({
+      data: { experimentId: experiment.id, name: "r", cellHash: "h", config: {} },
+      select: { id: true },
+    })
+  ).id;
   await ingestPoints(db, runId, [
     { key: "train/loss", step: 0, value: 2 },
     { key: "train/loss", step: 10, value: Number.NaN },
     { key: "train/loss", step: 20, value: 1 },
+    { key: "train/loss", step: 30, value: Number.POSITIVE_INFINITY },
+    { key: "train/loss", step: 40, value: Number.NEGATIVE_INFINITY },
+    { key: "train/loss", step: 50, value: 0.5 },
   ]);
   keys = {
     full: (await createApiKey(db, team.id, ada.id, { name: "full", scope: "full" })).key,
@@ -45,18 +53,47 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function get(query: string, key?: string): Promise<{ status: number; body: { error?: { message: string } } & Record<string, unknown> }> {
+async function get(
+  query: string,
+  key?: string,
+): Promise<{ status: number; body: { error?: { message: string } } & Record<string, unknown> }> {
   const headers = key ? { authorization: `Bearer ${key}` } : undefined;
   const response = await GET(new Request(`http://127.0.0.1/api/metrics/series?${query}`, { headers }));
   return { status: response.status, body: (await response.json()) as never };
 }
 
 describe("GET /api/metrics/series", () => {
-  it("answers a team reader with the run's points, NaN as a gap", async () => {
+  it("answers a team reader with the run's points, NaN, +Infinity and -Infinity told apart", async () => {
     const { status, body } = await get(`runs=${runId}&key=train/loss&x=step&points=1000`, keys.full);
     expect(status).toBe(200);
-    expect(JSON.stringify(body)).toContain(runId);
-    expect(JSON.stringify(body)).toContain("null");
+    expect(body.series).toEqual([
+      expect.objectContaining({
+        runId,
+        xs: [0, 10, 20, 30, 40, 50],
+        ys: [2, "NaN", 1, "Infinity", "-Infinity", 0.5],
+        interpolated: [],
+        total: 6,
+      }),
+    ]);
+  });
+
+  it("answers a window's neighbours and the EMA state at its start", async () => {
+    const { status, body } = await get(`runs=${runId}&key=train/loss&xmin=25&xmax=45&smoothing=0.5`, keys.full);
+    expect(status).toBe(200);
+    expect(body.series).toEqual([
+      expect.objectContaining({
+        xs: [30, 40],
+        ys: ["Infinity", "-Infinity"],
+        total: 2,
+        before: { x: 20, y: 1 },
+        after: { x: 50, y: 0.5 },
+        // Before step 20: step 0's 2 (step 10 is NaN, a gap): 0 * 0.5 + 0.5 * 2.
+        ema: { value: 1, count: 1, weight: 0.5 },
+      }),
+    ]);
+    const bad = await get(`runs=${runId}&key=train/loss&smoothing=2`, keys.full);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error?.message).toMatch(/^Invalid request: smoothing: /);
   });
 
   it("refuses the signed-out, other teams and keys without read access", async () => {

@@ -36,7 +36,10 @@ describe("text PostgreSQL cannot store", () => {
     const error = await errorOf(api.project.create({ teamId: team.id, name: "a\u0000b" }));
     expect(error.code).toBe("BAD_REQUEST");
     expect(error.message).toMatch(/^Invalid request: name: text may not contain the NUL character/);
-    const projects = await database.db.project.findMany({ where: { teamId: team.id }, select: { id: true, name: true } });
+    const projects = await database.db.project.findMany({
+      where: { teamId: team.id },
+      select: { id: true, name: true },
+    });
     expect(projects).toEqual([{ id: project.id, name: "Scaling" }]);
   });
 });

@@ -1,3 +1,4 @@
+import { readLoggedPoints } from "../../server/domain/metrics/read-points.ts";
 import { fork, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -40,7 +41,10 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((worker) => worker.killAll()));
   // Whatever a failed test left unfinished must not be picked up by the next test's workers.
-  await database.db.run.updateMany({ where: { status: { in: ["queued", "running"] } }, data: { status: "canceled", error: "left over by a test" } });
+  await database.db.run.updateMany({
+    where: { status: { in: ["queued", "running"] } },
+    data: { status: "canceled", error: "left over by a test" },
+  });
 });
 
 afterAll(async () => {
@@ -49,15 +53,25 @@ afterAll(async () => {
   await database?.drop();
 });
 
-function worker(name: string, options: { slots?: number; env?: Record<string, string> } = {}): WorkerProcess {
-  const started = startWorker(database.url, { name, slots: options.slots ?? 1, env: options.env });
+function worker(
+  name: string,
+  options: { slots?: number; env?: Record<string, string>; allowCommands?: boolean } = {},
+): WorkerProcess {
+  const started = startWorker(database.url, {
+    name,
+    slots: options.slots ?? 1,
+    env: options.env,
+    allowCommands: options.allowCommands,
+  });
   workers.push(started);
   onTestFailed(() => console.error(`--- output of worker ${name} ---\n${started.output()}`));
   return started;
 }
 
 async function apply(source: string): Promise<{ experimentId: string; runIds: string[] }> {
-  const caller = createCaller(createTRPCContext({ db: database.db, actor: userActor(editorId), queue: async () => producer.queue }));
+  const caller = createCaller(
+    createTRPCContext({ db: database.db, actor: userActor(editorId), queue: async () => producer.queue }),
+  );
   const result = await caller.spec.applySpec({ teamId, source, fileName: "worker-test.yaml" });
   return { experimentId: result.experimentId, runIds: result.created };
 }
@@ -66,7 +80,10 @@ async function apply(source: string): Promise<{ experimentId: string; runIds: st
  * A tiny teacher-regression MLP spec; `extra` is appended YAML (runner, sweep). It checkpoints every
  * 100 steps, so a run interrupted mid-way always has one to resume from.
  */
-function tinySpec(experiment: string, options: { steps: number; width?: number; optimizer?: string; checkpoint?: string; extra?: string }): string {
+function tinySpec(
+  experiment: string,
+  options: { steps: number; width?: number; optimizer?: string; checkpoint?: string; extra?: string },
+): string {
   return `
 project: Worker test
 experiment: ${experiment}
@@ -84,21 +101,27 @@ ${options.extra ?? ""}`;
 }
 
 function run(runId: string) {
-  return database.db.run.findUniqueOrThrow({ where: { id: runId }, select: { status: true, attempt: true, maxAttempts: true, workerName: true, error: true, step: true } });
+  return database.db.run.findUniqueOrThrow({
+    where: { id: runId },
+    select: { status: true, attempt: true, maxAttempts: true, workerName: true, error: true, step: true },
+  });
 }
 
 async function waitUntilFinished(runIds: string[], timeoutMs: number) {
   await waitFor(
     `${runIds.length} run(s) to finish`,
-    async () => (await database.db.run.count({ where: { id: { in: runIds }, status: { in: FINISHED } } })) === runIds.length,
+    async () =>
+      (await database.db.run.count({ where: { id: { in: runIds }, status: { in: FINISHED } } })) === runIds.length,
     { timeoutMs, intervalMs: 250 },
   );
-  return database.db.run.findMany({ where: { id: { in: runIds } }, select: { id: true, status: true, attempt: true, workerName: true, error: true } });
+  return database.db.run.findMany({
+    where: { id: { in: runIds } },
+    select: { id: true, status: true, attempt: true, workerName: true, error: true },
+  });
 }
 
 async function seriesSteps(runId: string, key: string): Promise<{ step: number; value: number }[]> {
-  const points = await database.db.metricPoint.findMany({ where: { series: { runId, key } }, select: { step: true, value: true }, orderBy: { step: "asc" } });
-  return points;
+  return (await readLoggedPoints(database.db, { runId, key })).map(({ step, value }) => ({ step, value }));
 }
 
 /** The train/loss steps a run of `totalSteps` logs: every logEvery-th step, and the last step again at the end. */
@@ -110,14 +133,22 @@ function expectedLossSteps(totalSteps: number, logEvery = 10): number[] {
 }
 
 async function latestCheckpoint(runId: string) {
-  return database.db.checkpoint.findFirst({ where: { runId }, orderBy: { step: "desc" }, select: { step: true, attempt: true } });
+  return database.db.checkpoint.findFirst({
+    where: { runId },
+    orderBy: { step: "desc" },
+    select: { step: true, attempt: true },
+  });
 }
 
 describe("worker processes", () => {
-  it("three workers share thirty runs: each claimed once, all succeed, every series complete", { timeout: 180_000 }, async () => {
+  it("three workers share thirty runs: each claimed once, all succeed, every series complete", {
+    timeout: 180_000,
+  }, async () => {
     const pool = [worker("many-a", { slots: 2 }), worker("many-b", { slots: 2 }), worker("many-c", { slots: 2 })];
     await Promise.all(pool.map((started) => started.ready));
-    const { runIds } = await apply(tinySpec("thirty", { steps: 200, extra: "sweep: { parameters: { model.width: [4, 8, 16] }, seeds: 10 }" }));
+    const { runIds } = await apply(
+      tinySpec("thirty", { steps: 200, extra: "sweep: { parameters: { model.width: [4, 8, 16] }, seeds: 10 }" }),
+    );
     expect(runIds).toHaveLength(30);
 
     const runs = await waitUntilFinished(runIds, 150_000);
@@ -130,7 +161,9 @@ describe("worker processes", () => {
       expect(claimedBy, `claims of run ${entry.id}`).toHaveLength(1);
       expect(claimedBy[0]!.worker).toBe(entry.workerName);
     }
-    console.log(`runs per worker: ${pool.map((started) => `${started.name} ${claimsIn(started.output()).length}`).join(", ")}`);
+    console.log(
+      `runs per worker: ${pool.map((started) => `${started.name} ${claimsIn(started.output()).length}`).join(", ")}`,
+    );
 
     for (const runId of runIds) {
       const steps = (await seriesSteps(runId, "train/loss")).map((point) => point.step);
@@ -138,7 +171,9 @@ describe("worker processes", () => {
     }
   });
 
-  it("resumes a run from its checkpoint on another worker after kill -9, without gaps or duplicates", { timeout: 120_000 }, async () => {
+  it("resumes a run from its checkpoint on another worker after kill -9, without gaps or duplicates", {
+    timeout: 120_000,
+  }, async () => {
     const stale = { SCALEBOARD_STALE_SECONDS: "4" };
     const pair = [worker("crash-a", { env: stale }), worker("crash-b", { env: stale })];
     await Promise.all(pair.map((started) => started.ready));
@@ -147,7 +182,10 @@ describe("worker processes", () => {
       runIds: [runId],
     } = await apply(tinySpec("crash", { steps }));
 
-    const checkpoint = await waitFor("a first checkpoint", () => latestCheckpoint(runId!), { timeoutMs: 60_000, intervalMs: 50 });
+    const checkpoint = await waitFor("a first checkpoint", () => latestCheckpoint(runId!), {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+    });
     const before = await run(runId!);
     expect(before).toMatchObject({ status: "running", attempt: 1 });
     const victim = pair.find((started) => started.name === before.workerName)!;
@@ -156,13 +194,21 @@ describe("worker processes", () => {
     victim.signal("SIGKILL");
     await victim.exited;
     // Its training child notices the worker is gone and exits too.
-    await waitFor("the killed worker's training process to exit", async () => !victim.groupAlive(), { timeoutMs: 10_000 });
+    await waitFor("the killed worker's training process to exit", async () => !victim.groupAlive(), {
+      timeoutMs: 10_000,
+    });
 
-    await waitFor("the run to be running again", async () => {
-      const now = await run(runId!);
-      return now.status === "running" && now.attempt === 2;
-    }, { timeoutMs: 30_000, intervalMs: 100 });
-    console.log(`resumed on ${survivor.name} ${((performance.now() - killedAt) / 1000).toFixed(1)} s after kill -9 (first checkpoint at step ${checkpoint.step})`);
+    await waitFor(
+      "the run to be running again",
+      async () => {
+        const now = await run(runId!);
+        return now.status === "running" && now.attempt === 2;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    console.log(
+      `resumed on ${survivor.name} ${((performance.now() - killedAt) / 1000).toFixed(1)} s after kill -9 (first checkpoint at step ${checkpoint.step})`,
+    );
 
     const [finished] = await waitUntilFinished([runId!], 60_000);
     expect(finished).toMatchObject({ status: "succeeded", attempt: 2, workerName: survivor.name });
@@ -173,7 +219,10 @@ describe("worker processes", () => {
     const loss = await seriesSteps(runId!, "train/loss");
     expect(loss.map((point) => point.step)).toEqual(expectedLossSteps(steps));
     expect(Number.isFinite(loss.at(-1)!.value)).toBe(true);
-    const series = await database.db.metricSeries.findUniqueOrThrow({ where: { runId_key: { runId: runId!, key: "train/loss" } }, select: { pointCount: true, lastStep: true } });
+    const series = await database.db.metricSeries.findUniqueOrThrow({
+      where: { runId_key: { runId: runId!, key: "train/loss" } },
+      select: { pointCount: true, lastStep: true },
+    });
     expect(series).toEqual({ pointCount: loss.length, lastStep: steps - 1 });
   });
 
@@ -183,18 +232,25 @@ describe("worker processes", () => {
     const {
       runIds: [runId],
     } = await apply(tinySpec("cancel", { steps: 50_000 }));
-    await waitFor("points from the running run", async () => (await seriesSteps(runId!, "train/loss")).length > 0, { timeoutMs: 30_000 });
+    await waitFor("points from the running run", async () => (await seriesSteps(runId!, "train/loss")).length > 0, {
+      timeoutMs: 30_000,
+    });
 
     const requestedAt = performance.now();
     expect(await cancelRuns(database.db, { runIds: [runId!] })).toEqual({ canceled: 0, stopping: 1 });
-    await waitFor("the run to be canceled", async () => (await run(runId!)).status === "canceled", { timeoutMs: 5_000, intervalMs: 50 });
+    await waitFor("the run to be canceled", async () => (await run(runId!)).status === "canceled", {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+    });
     console.log(`canceled ${((performance.now() - requestedAt) / 1000).toFixed(1)} s after the request`);
     expect((await run(runId!)).error).toContain("canceled");
     expect((await seriesSteps(runId!, "train/loss")).length).toBeGreaterThan(0);
     expect(single.isRunning()).toBe(true);
   });
 
-  it("gives its runs back with a checkpoint on SIGTERM, and they finish on the next worker", { timeout: 120_000 }, async () => {
+  it("gives its runs back with a checkpoint on SIGTERM, and they finish on the next worker", {
+    timeout: 120_000,
+  }, async () => {
     const first = worker("term-a", { slots: 2 });
     await first.ready;
     const steps = 4000;
@@ -203,7 +259,9 @@ describe("worker processes", () => {
     await waitFor(
       "both runs to be running with a checkpoint",
       async () => {
-        const states = await Promise.all(runIds.map(async (runId) => ({ run: await run(runId), checkpoint: await latestCheckpoint(runId) })));
+        const states = await Promise.all(
+          runIds.map(async (runId) => ({ run: await run(runId), checkpoint: await latestCheckpoint(runId) })),
+        );
         return states.every((state) => state.run.status === "running" && state.checkpoint !== null);
       },
       { timeoutMs: 60_000, intervalMs: 50 },
@@ -236,7 +294,9 @@ describe("worker processes", () => {
     }
   });
 
-  it("keeps checkpoints in SCALEBOARD_CHECKPOINT_DIR; a directory it cannot write fails that run with the reason, and the worker goes on", { timeout: 90_000 }, async () => {
+  it("keeps checkpoints in SCALEBOARD_CHECKPOINT_DIR; a directory it cannot write fails that run with the reason, and the worker goes on", {
+    timeout: 90_000,
+  }, async () => {
     const folder = await mkdtemp(path.join(os.tmpdir(), "sb-checkpoints-"));
     try {
       // A path below a plain file can never be created.
@@ -246,7 +306,10 @@ describe("worker processes", () => {
       const stored = await apply(tinySpec("dir-stored", { steps: 300 }));
       const [storedRun] = await waitUntilFinished(stored.runIds, 60_000);
       expect(storedRun).toMatchObject({ status: "succeeded", workerName: "dir-good" });
-      const checkpoints = await database.db.checkpoint.findMany({ where: { runId: storedRun!.id }, select: { path: true, data: true } });
+      const checkpoints = await database.db.checkpoint.findMany({
+        where: { runId: storedRun!.id },
+        select: { path: true, data: true },
+      });
       expect(checkpoints.length).toBeGreaterThan(0);
       for (const checkpoint of checkpoints) {
         expect(checkpoint.data).toBeNull();
@@ -269,15 +332,25 @@ describe("worker processes", () => {
     }
   });
 
-  it("trains run after run in one training process, resuming from a checkpoint, with no tensors left over in between", { timeout: 60_000 }, async () => {
+  it("trains run after run in one training process, resuming from a checkpoint, with no tensors left over in between", {
+    timeout: 60_000,
+  }, async () => {
     const {
       runIds: [runId],
     } = await apply(tinySpec("reuse", { steps: 200 }));
     const { config } = await database.db.run.findUniqueOrThrow({ where: { id: runId! } });
-    const child = fork(path.join(import.meta.dirname, "../../worker/train-process.ts"), [], { execArgv: ["--import", import.meta.resolve("tsx")], serialization: "advanced", stdio: ["ignore", "ignore", "inherit", "ipc"] });
+    const child = fork(path.join(import.meta.dirname, "../../worker/train-process.ts"), [], {
+      execArgv: ["--import", import.meta.resolve("tsx")],
+      serialization: "advanced",
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+    });
     try {
       const train = (attempt: string, resume: Uint8Array | null) =>
-        new Promise<{ result: Extract<ChildMessage, { type: "result" }>["result"]; checkpoints: Uint8Array[]; idle: Extract<ChildMessage, { type: "idle" }> }>((resolve, reject) => {
+        new Promise<{
+          result: Extract<ChildMessage, { type: "result" }>["result"];
+          checkpoints: Uint8Array[];
+          idle: Extract<ChildMessage, { type: "idle" }>;
+        }>((resolve, reject) => {
           const checkpoints: Uint8Array[] = [];
           let result: Extract<ChildMessage, { type: "result" }>["result"] | null = null;
           const onMessage = (message: ChildMessage) => {
@@ -291,7 +364,14 @@ describe("worker processes", () => {
           };
           child.on("message", onMessage);
           child.once("exit", (code) => reject(new Error(`the training process exited (code ${code})`)));
-          const start: ParentMessage = { type: "start", attempt, config: config as CellConfig, backend: "wasm", resume, checkpointEvery: { steps: 100 } };
+          const start: ParentMessage = {
+            type: "start",
+            attempt,
+            config: config as CellConfig,
+            backend: "wasm",
+            resume,
+            checkpointEvery: { steps: 100 },
+          };
           child.send(start);
         });
       const first = await train("first", null);
@@ -321,7 +401,7 @@ describe("worker processes", () => {
 
   it("runs a command runner cell and stores its JSON-lines metrics", { timeout: 60_000 }, async () => {
     expect(hasPython, "python3 must be installed: the command runner runs a Python script").toBe(true);
-    worker("command-a");
+    worker("command-a", { allowCommands: true });
     const runner = `runner: { kind: command, argv: ["python3", "scripts/train_tiny.py", "--width", "{{model.width}}", "--seed", "{{training.seed}}", "--steps", "50"] }`;
     const {
       runIds: [runId],
@@ -334,8 +414,35 @@ describe("worker processes", () => {
     expect(Number.isFinite(validation[0]!.value)).toBe(true);
   });
 
+  it("leaves a command run queued for a worker without --allow-commands, and one that allows commands runs it", {
+    timeout: 60_000,
+  }, async () => {
+    const plain = worker("no-commands-a");
+    await plain.ready;
+    const marker = path.join(os.tmpdir(), `scaleboard-command-marker-${process.pid}-${Date.now()}`);
+    const runner = `runner: { kind: command, argv: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(`require("fs").writeFileSync(${JSON.stringify(marker)}, "ran")`)}] }`;
+    const {
+      runIds: [runId],
+    } = await apply(tinySpec("command-opt-in", { steps: 50, extra: runner }));
+    // A built-in run queued after it is taken at once: the plain worker is polling, it just never takes the command run.
+    const {
+      runIds: [builtinId],
+    } = await apply(tinySpec("builtin-beside-command", { steps: 20 }));
+    await waitUntilFinished([builtinId!], 45_000);
+    expect(await run(runId!)).toMatchObject({ status: "queued", attempt: 0, workerName: null });
+    expect(existsSync(marker)).toBe(false);
+    expect(claimsIn(plain.output()).map((claim) => claim.runId)).not.toContain(runId);
+
+    const allowing = worker("commands-a", { allowCommands: true });
+    const [finished] = await waitUntilFinished([runId!], 45_000);
+    expect(finished).toMatchObject({ status: "succeeded", workerName: "commands-a" });
+    expect(existsSync(marker)).toBe(true);
+    expect(allowing.output()).toContain("runs commands");
+    await rm(marker, { force: true });
+  });
+
   it("fails a command that runs past runner.timeoutSeconds", { timeout: 60_000 }, async () => {
-    worker("timeout-a");
+    worker("timeout-a", { allowCommands: true });
     const runner = `runner: { kind: command, argv: [${JSON.stringify(process.execPath)}, "-e", "setTimeout(() => undefined, 60000)"], timeoutSeconds: 1 }`;
     const {
       runIds: [runId],

@@ -25,7 +25,17 @@ function randomSeries(random: () => number): RawPoint[] {
     y += (random() - 0.5) * 0.1;
     const special = random();
     const value =
-      special < 0.01 ? Number.NaN : special < 0.015 ? Number.POSITIVE_INFINITY : special < 0.02 ? Number.NEGATIVE_INFINITY : special < 0.025 ? null : special < 0.03 ? y + (random() - 0.5) * 1e6 : y;
+      special < 0.01
+        ? Number.NaN
+        : special < 0.015
+          ? Number.POSITIVE_INFINITY
+          : special < 0.02
+            ? Number.NEGATIVE_INFINITY
+            : special < 0.025
+              ? null
+              : special < 0.03
+                ? y + (random() - 0.5) * 1e6
+                : y;
     points.push({ x, y: value });
   }
   return points;
@@ -39,7 +49,8 @@ function referenceBuckets(points: RawPoint[], buckets: number): RawPoint[][] {
   const first = Math.min(...xs);
   const span = Math.max(...xs) - first;
   const groups: RawPoint[][] = Array.from({ length: buckets }, () => []);
-  for (const point of placed) groups[span === 0 ? 0 : Math.min(buckets - 1, Math.floor(((point.x - first) * buckets) / span))]!.push(point);
+  for (const point of placed)
+    groups[span === 0 ? 0 : Math.min(buckets - 1, Math.floor(((point.x - first) * buckets) / span))]!.push(point);
   return groups;
 }
 
@@ -58,11 +69,22 @@ describe("downsample", () => {
   });
 
   it("turns NaN and infinities into gaps (null y) and never crashes on them", () => {
-    const points: RawPoint[] = Array.from({ length: 1000 }, (_, step) => ({ x: step, y: step === 500 ? Number.NaN : step === 600 ? Number.POSITIVE_INFINITY : step }));
+    const points: RawPoint[] = Array.from({ length: 1000 }, (_, step) => ({
+      x: step,
+      y: step === 500 ? Number.NaN : step === 600 ? Number.POSITIVE_INFINITY : step,
+    }));
     const output = downsample(points, { buckets: 10 });
     expect(output.filter((point) => point.y === null).map((point) => point.x)).toEqual([500, 600]);
     expect(output.every((point) => point.y === null || Number.isFinite(point.y))).toBe(true);
-    expect(downsample([{ x: 0, y: Number.NaN }, { x: 1, y: Number.NEGATIVE_INFINITY }], { buckets: 1 })).toEqual([
+    expect(
+      downsample(
+        [
+          { x: 0, y: Number.NaN },
+          { x: 1, y: Number.NEGATIVE_INFINITY },
+        ],
+        { buckets: 1 },
+      ),
+    ).toEqual([
       { x: 0, y: null },
       { x: 1, y: null },
     ]);
@@ -87,7 +109,15 @@ describe("downsample", () => {
     const output = downsample(flat, { buckets: 3 });
     expect(output.length).toBeLessThanOrEqual(4);
     expect(output.map((point) => point.y)).toEqual(expect.arrayContaining([0, 12]));
-    expect(downsample([{ x: Number.NaN, y: 1 }, { x: 1, y: 1 }], { buckets: 0 })).toEqual([{ x: 1, y: 1 }]);
+    expect(
+      downsample(
+        [
+          { x: Number.NaN, y: 1 },
+          { x: 1, y: 1 },
+        ],
+        { buckets: 0 },
+      ),
+    ).toEqual([{ x: 1, y: 1 }]);
   });
 
   it("holds its promises on 300 random series (seeded)", () => {
@@ -100,10 +130,12 @@ describe("downsample", () => {
       // Never longer than 4 points per bucket.
       expect(output.length, `trial ${trial}`).toBeLessThanOrEqual(4 * buckets);
       // Monotone x.
-      for (let index = 1; index < output.length; index++) expect(output[index]!.x).toBeGreaterThanOrEqual(output[index - 1]!.x);
+      for (let index = 1; index < output.length; index++)
+        expect(output[index]!.x).toBeGreaterThanOrEqual(output[index - 1]!.x);
       // Only real points, non-finite values as null.
       const real = new Set(points.map((point) => `${point.x}|${finite(point.y) ? point.y : null}`));
-      for (const point of output) expect(real.has(`${point.x}|${point.y}`), `trial ${trial}: invented ${JSON.stringify(point)}`).toBe(true);
+      for (const point of output)
+        expect(real.has(`${point.x}|${point.y}`), `trial ${trial}: invented ${JSON.stringify(point)}`).toBe(true);
       // Every bucket's true minimum and maximum appear, and a bucket with a non-finite value shows a gap.
       const shown = new Set(output.map((point) => `${point.x}|${point.y}`));
       for (const group of referenceBuckets(points, buckets)) {
@@ -111,11 +143,21 @@ describe("downsample", () => {
         if (values.length > 0) {
           const min = values.reduce((best, point) => (point.y! < best.y! ? point : best));
           const max = values.reduce((best, point) => (point.y! > best.y! ? point : best));
-          expect(shown.has(`${min.x}|${min.y}`), `trial ${trial}: bucket minimum ${min.y} at ${min.x} missing`).toBe(true);
-          expect(shown.has(`${max.x}|${max.y}`), `trial ${trial}: bucket maximum ${max.y} at ${max.x} missing`).toBe(true);
+          expect(shown.has(`${min.x}|${min.y}`), `trial ${trial}: bucket minimum ${min.y} at ${min.x} missing`).toBe(
+            true,
+          );
+          expect(shown.has(`${max.x}|${max.y}`), `trial ${trial}: bucket maximum ${max.y} at ${max.x} missing`).toBe(
+            true,
+          );
         }
         const gap = group.find((point) => !finite(point.y));
-        if (gap) expect(output.some((point) => point.y === null && group.some((member) => member.x === point.x && !finite(member.y))), `trial ${trial}: gap lost`).toBe(true);
+        if (gap)
+          expect(
+            output.some(
+              (point) => point.y === null && group.some((member) => member.x === point.x && !finite(member.y)),
+            ),
+            `trial ${trial}: gap lost`,
+          ).toBe(true);
       }
     }
   });

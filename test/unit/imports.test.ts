@@ -40,7 +40,9 @@ describe("crc32c", () => {
   it("masks as TFRecord does: every event file starts 18 00 .. 00 a3 7f 4b 22", () => {
     // The 24-byte file_version record that TensorFlow writes first, so its header is the same in every file.
     expect(maskedCrc32c(Uint8Array.from([0x18, 0, 0, 0, 0, 0, 0, 0]))).toBe(0x224b7fa3);
-    expect([...tfRecord(fileVersionEvent(1_700_000_000)).subarray(0, 12)]).toEqual([0x18, 0, 0, 0, 0, 0, 0, 0, 0xa3, 0x7f, 0x4b, 0x22]);
+    expect([...tfRecord(fileVersionEvent(1_700_000_000)).subarray(0, 12)]).toEqual([
+      0x18, 0, 0, 0, 0, 0, 0, 0, 0xa3, 0x7f, 0x4b, 0x22,
+    ]);
   });
 });
 
@@ -65,10 +67,18 @@ describe("parseMetricsCsv", () => {
   });
 
   it("takes nan and the infinities in any case, a BOM, CRLF, quoting and wall_time spelled Python's way", () => {
-    const text = '\ufeffValue,STEP,Key,Run,wall_time\r\nnan,0,loss,a,\r\nNaN,1,loss,a,\r\nINF,2,loss,a,\r\n-Inf,3,loss,a,\r\n+inf,4,loss,a,\r\n-infinity,5,loss,a,\r\n1e-3,6,"loss, smoothed","run ""a""",12.5\r\n';
+    const text =
+      '\ufeffValue,STEP,Key,Run,wall_time\r\nnan,0,loss,a,\r\nNaN,1,loss,a,\r\nINF,2,loss,a,\r\n-Inf,3,loss,a,\r\n+inf,4,loss,a,\r\n-infinity,5,loss,a,\r\n1e-3,6,"loss, smoothed","run ""a""",12.5\r\n';
     const csv = parseMetricsCsv(text, "m.csv");
     expect(csv.runs.map((run) => run.name)).toEqual(["a", 'run "a"']);
-    expect(csv.runs[0]!.points.map((point) => point.value)).toEqual([Number.NaN, Number.NaN, Infinity, -Infinity, Infinity, -Infinity]);
+    expect(csv.runs[0]!.points.map((point) => point.value)).toEqual([
+      Number.NaN,
+      Number.NaN,
+      Infinity,
+      -Infinity,
+      Infinity,
+      -Infinity,
+    ]);
     expect(csv.runs[1]!.points).toEqual([{ key: "loss, smoothed", step: 6, value: 0.001, wallTime: 12.5 }]);
   });
 
@@ -79,7 +89,10 @@ describe("parseMetricsCsv", () => {
   });
 
   it("names file:line and the column of every bad row", async () => {
-    const problems = csvProblems(await readFile(path.join(FIXTURES, "bad-rows.csv"), "utf8"), "test/fixtures/imports/bad-rows.csv");
+    const problems = csvProblems(
+      await readFile(path.join(FIXTURES, "bad-rows.csv"), "utf8"),
+      "test/fixtures/imports/bad-rows.csv",
+    );
     expect(problems).toEqual([
       'test/fixtures/imports/bad-rows.csv:3: column "value": "one" is not a number (write nan, inf or -inf for those)',
       'test/fixtures/imports/bad-rows.csv:4: column "run": empty: every row names its run',
@@ -104,13 +117,17 @@ describe("parseMetricsCsv", () => {
       'm.csv:1: column "step": "step" appears twice in the header',
       'm.csv:1: the header lacks "key"; it must name the columns run, key, step, value (wallTime optional), in any order',
     ]);
-    expect(csvProblems("a,loss,0,1\nb,loss,1,2\n")).toEqual(["m.csv:1: the first line must be the header naming the columns run, key, step, value (wallTime optional), in any order"]);
+    expect(csvProblems("a,loss,0,1\nb,loss,1,2\n")).toEqual([
+      "m.csv:1: the first line must be the header naming the columns run, key, step, value (wallTime optional), in any order",
+    ]);
     expect(csvProblems("")).toEqual(["m.csv: the file is empty; it needs a header (run,key,step,value) and rows"]);
     expect(csvProblems("run,key,step,value\n")).toEqual(["m.csv:2: no rows after the header"]);
   });
 
   it("reports a CSV syntax error with its line", () => {
-    expect(csvProblems('run,key,step,value\na,loss,0,1\na,"loss,1,2\n')).toEqual([expect.stringMatching(/^m\.csv:3: .*quote/i)]);
+    expect(csvProblems('run,key,step,value\na,loss,0,1\na,"loss,1,2\n')).toEqual([
+      expect.stringMatching(/^m\.csv:3: .*quote/i),
+    ]);
   });
 
   it("stops listing after 50 problems and says how many more", () => {
@@ -131,8 +148,17 @@ describe("readTfEvents", () => {
       summaryEvent(WALL + 3, 2, tensorValue("tf2/float_val", 0.75, { dtype: "float", encoding: "val" })),
       summaryEvent(WALL + 4, 3, tensorValue("tf2/float_content", -1.5, { dtype: "float", encoding: "content" })),
       summaryEvent(WALL + 5, 4, tensorValue("tf2/double_val", 0.1, { dtype: "double", encoding: "val" })),
-      summaryEvent(WALL + 6, 5, tensorValue("tf2/double_content", Number.POSITIVE_INFINITY, { dtype: "double", encoding: "content" })),
-      summaryEvent(WALL + 7, 6, tensorValue("tf2/packed", 3.25, { dtype: "float", encoding: "val", packed: true }), histogramTensorValue("weights")),
+      summaryEvent(
+        WALL + 6,
+        5,
+        tensorValue("tf2/double_content", Number.POSITIVE_INFINITY, { dtype: "double", encoding: "content" }),
+      ),
+      summaryEvent(
+        WALL + 7,
+        6,
+        tensorValue("tf2/packed", 3.25, { dtype: "float", encoding: "val", packed: true }),
+        histogramTensorValue("weights"),
+      ),
       summaryEvent(WALL + 8, 7, simpleValue("loss", 1.25)), // this record gets corrupted below
       summaryEvent(WALL + 9, 3_000_000_000, simpleValue("loss", 9)),
       summaryEvent(WALL + 10, -1, simpleValue("loss", 9)),
@@ -142,7 +168,11 @@ describe("readTfEvents", () => {
     const corruptAt = framed.slice(0, 8).reduce((sum, record) => sum + record.length, 0);
     const bytes = eventFile(...records);
     bytes[corruptAt + 12 + 5] = bytes[corruptAt + 12 + 5]! ^ 0xff; // a byte inside the 9th record's data
-    return { bytes, corruptAt, recordOffsets: framed.map((_, index) => framed.slice(0, index).reduce((sum, record) => sum + record.length, 0)) };
+    return {
+      bytes,
+      corruptAt,
+      recordOffsets: framed.map((_, index) => framed.slice(0, index).reduce((sum, record) => sum + record.length, 0)),
+    };
   }
 
   it("reads simple_value and TF2 tensor scalars, skips other summaries, and reports the corrupt record by offset", () => {
@@ -176,7 +206,11 @@ describe("readTfEvents", () => {
     expect(read.issues.map(formatImportIssue)).toEqual([
       `f at byte ${second}: corrupt record: the length's checksum does not match; skipped ${recordOffsets[2]! - second} byte(s) to the next sound record`,
       expect.stringMatching(/^f at byte \d+: corrupt record: the data's checksum/),
-      expect.stringMatching(new RegExp(`^f at byte ${recordOffsets[11]}: truncated record: it claims \\d+ byte\\(s\\) but the file ends first`)),
+      expect.stringMatching(
+        new RegExp(
+          `^f at byte ${recordOffsets[11]}: truncated record: it claims \\d+ byte\\(s\\) but the file ends first`,
+        ),
+      ),
       expect.stringMatching(/steps must be from 0/),
     ]);
     expect(read.scalars.map((scalar) => scalar.step)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -194,11 +228,34 @@ describe("readTensorboardDir", () => {
     await mkdir(path.join(dir, "train"), { recursive: true });
     await mkdir(path.join(dir, "eval", "seed=1"), { recursive: true });
     await mkdir(path.join(dir, "graphs-only"), { recursive: true });
-    await writeFile(path.join(dir, "events.out.tfevents.100.host"), eventFile(fileVersionEvent(1), summaryEvent(1, 0, simpleValue("root", 1))));
+    await writeFile(
+      path.join(dir, "events.out.tfevents.100.host"),
+      eventFile(fileVersionEvent(1), summaryEvent(1, 0, simpleValue("root", 1))),
+    );
     // A restarted run: two files in one folder; the later file's value for step 1 wins.
-    await writeFile(path.join(dir, "train", "events.out.tfevents.100.host"), eventFile(fileVersionEvent(1), summaryEvent(1, 0, simpleValue("loss", 3)), summaryEvent(2, 1, simpleValue("loss", 2))));
-    await writeFile(path.join(dir, "train", "events.out.tfevents.200.host"), eventFile(fileVersionEvent(3), summaryEvent(3, 1, simpleValue("loss", 1.5)), summaryEvent(4, 2, simpleValue("loss", 1))));
-    await writeFile(path.join(dir, "eval", "seed=1", "events.out.tfevents.100.host.v2"), eventFile(fileVersionEvent(1), summaryEvent(5, 10, tensorValue("acc", 0.5, { dtype: "float", encoding: "content" }))));
+    await writeFile(
+      path.join(dir, "train", "events.out.tfevents.100.host"),
+      eventFile(
+        fileVersionEvent(1),
+        summaryEvent(1, 0, simpleValue("loss", 3)),
+        summaryEvent(2, 1, simpleValue("loss", 2)),
+      ),
+    );
+    await writeFile(
+      path.join(dir, "train", "events.out.tfevents.200.host"),
+      eventFile(
+        fileVersionEvent(3),
+        summaryEvent(3, 1, simpleValue("loss", 1.5)),
+        summaryEvent(4, 2, simpleValue("loss", 1)),
+      ),
+    );
+    await writeFile(
+      path.join(dir, "eval", "seed=1", "events.out.tfevents.100.host.v2"),
+      eventFile(
+        fileVersionEvent(1),
+        summaryEvent(5, 10, tensorValue("acc", 0.5, { dtype: "float", encoding: "content" })),
+      ),
+    );
     await writeFile(path.join(dir, "graphs-only", "events.out.tfevents.100.host"), eventFile(fileVersionEvent(1)));
     await writeFile(path.join(dir, "train", "notes.txt"), "not an event file");
   });
@@ -216,7 +273,9 @@ describe("readTensorboardDir", () => {
       ["loss", 2, 1],
     ]);
     expect(read.runs[0]!.points).toEqual([{ key: "acc", step: 10, value: 0.5, wallTime: 5 }]);
-    expect(read.issues.map(formatImportIssue)).toEqual([`${path.join(dir, "graphs-only")}: run "graphs-only" has no scalars; not imported`]);
+    expect(read.issues.map(formatImportIssue)).toEqual([
+      `${path.join(dir, "graphs-only")}: run "graphs-only" has no scalars; not imported`,
+    ]);
   });
 
   it("says when the directory is missing or holds no event files", async () => {

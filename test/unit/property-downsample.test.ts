@@ -20,32 +20,62 @@ function referenceBuckets(points: readonly RawPoint[], buckets: number): RawPoin
   const first = Math.min(...xs);
   const span = Math.max(...xs) - first;
   const groups: RawPoint[][] = Array.from({ length: buckets }, () => []);
-  for (const point of placed) groups[span === 0 ? 0 : Math.min(buckets - 1, Math.floor(((point.x - first) * buckets) / span))]!.push(point);
+  for (const point of placed)
+    groups[span === 0 ? 0 : Math.min(buckets - 1, Math.floor(((point.x - first) * buckets) / span))]!.push(point);
   return groups;
 }
 
 const yValue = fc.oneof(
   { weight: 10, arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }) },
   { weight: 2, arbitrary: fc.double() },
-  { weight: 1, arbitrary: fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, null, 0, -0, Number.MAX_VALUE, -Number.MAX_VALUE) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      null,
+      0,
+      -0,
+      Number.MAX_VALUE,
+      -Number.MAX_VALUE,
+    ),
+  },
 );
 const xValue = fc.oneof(
   { weight: 10, arbitrary: fc.integer({ min: 0, max: 5000 }) },
   { weight: 3, arbitrary: fc.double({ min: -1e9, max: 1e9, noNaN: true }) },
-  { weight: 1, arbitrary: fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, 1e300, -1e300) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, 1e300, -1e300),
+  },
 );
 const series = fc.array(fc.record({ x: xValue, y: yValue }), { maxLength: 1500, size: "max" });
 /** A training curve: steps in order, a few repeats, noise and rare spikes or gaps. */
 const curve = fc
-  .record({ length: fc.integer({ min: 0, max: 4000 }), seed: fc.integer(), spikes: fc.array(fc.tuple(fc.nat(), yValue), { maxLength: 8 }) })
+  .record({
+    length: fc.integer({ min: 0, max: 4000 }),
+    seed: fc.integer(),
+    spikes: fc.array(fc.tuple(fc.nat(), yValue), { maxLength: 8 }),
+  })
   .map(({ length, seed, spikes }) => {
     let state = seed >>> 0;
-    const random = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296);
-    const points: RawPoint[] = Array.from({ length }, (_, step) => ({ x: step - (random() < 0.02 ? 1 : 0), y: 2 * Math.exp(-step / 500) + random() * 0.01 }));
+    const random = () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 4294967296;
+    };
+    const points: RawPoint[] = Array.from({ length }, (_, step) => ({
+      x: step - (random() < 0.02 ? 1 : 0),
+      y: 2 * Math.exp(-step / 500) + random() * 0.01,
+    }));
     for (const [at, value] of spikes) if (points.length) points[at % points.length]!.y = value;
     return points;
   });
-const bucketCount = fc.oneof(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 400 }), fc.constantFrom(0, -3, 1.5, 2.9, 1e6));
+const bucketCount = fc.oneof(
+  fc.integer({ min: 1, max: 60 }),
+  fc.integer({ min: 1, max: 400 }),
+  fc.constantFrom(0, -3, 1.5, 2.9, 1e6),
+);
 
 function checkPromises(points: RawPoint[], asked: number): void {
   const buckets = Math.max(1, Math.floor(asked));
@@ -53,8 +83,10 @@ function checkPromises(points: RawPoint[], asked: number): void {
   const placed = points.filter((point) => Number.isFinite(point.x));
 
   expect(output.length).toBeLessThanOrEqual(Math.min(4 * buckets, placed.length));
-  for (let index = 1; index < output.length; index++) expect(output[index]!.x).toBeGreaterThanOrEqual(output[index - 1]!.x);
-  for (const point of output) expect(point.y === null || Number.isFinite(point.y), `y ${point.y} is neither a number nor a gap`).toBe(true);
+  for (let index = 1; index < output.length; index++)
+    expect(output[index]!.x).toBeGreaterThanOrEqual(output[index - 1]!.x);
+  for (const point of output)
+    expect(point.y === null || Number.isFinite(point.y), `y ${point.y} is neither a number nor a gap`).toBe(true);
 
   // Only logged points, each at most as often as it was logged.
   const logged = new Map<string, number>();
@@ -75,12 +107,20 @@ function checkPromises(points: RawPoint[], asked: number): void {
     if (values.length) {
       const min = Math.min(...values.map((point) => point.y!));
       const max = Math.max(...values.map((point) => point.y!));
-      expect(values.some((point) => point.y === min && shown.has(keyOf(point))), `bucket minimum ${min} missing`).toBe(true);
-      expect(values.some((point) => point.y === max && shown.has(keyOf(point))), `bucket maximum ${max} missing`).toBe(true);
+      expect(
+        values.some((point) => point.y === min && shown.has(keyOf(point))),
+        `bucket minimum ${min} missing`,
+      ).toBe(true);
+      expect(
+        values.some((point) => point.y === max && shown.has(keyOf(point))),
+        `bucket maximum ${max} missing`,
+      ).toBe(true);
     }
     if (group.some((point) => !finite(point.y))) {
       expect(
-        group.some((point) => !finite(point.y) && output.some((shownPoint) => shownPoint.y === null && shownPoint.x === point.x)),
+        group.some(
+          (point) => !finite(point.y) && output.some((shownPoint) => shownPoint.y === null && shownPoint.x === point.x),
+        ),
         "a bucket's NaN/infinite value lost its gap",
       ).toBe(true);
     }
@@ -104,11 +144,16 @@ describe("downsample (properties)", () => {
 
   it("does not depend on the order points arrive in (apart from ties in x)", () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 100_000 }), { minLength: 1, maxLength: 1500, size: "max" }), fc.integer(), fc.integer({ min: 1, max: 100 }), (xs, seed, buckets) => {
-        const points = xs.map((x) => ({ x, y: Math.sin(x * 0.37 + seed) }));
-        const reversed = [...points].reverse();
-        expect(downsample(reversed, { buckets })).toEqual(downsample(points, { buckets }));
-      }),
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 100_000 }), { minLength: 1, maxLength: 1500, size: "max" }),
+        fc.integer(),
+        fc.integer({ min: 1, max: 100 }),
+        (xs, seed, buckets) => {
+          const points = xs.map((x) => ({ x, y: Math.sin(x * 0.37 + seed) }));
+          const reversed = [...points].reverse();
+          expect(downsample(reversed, { buckets })).toEqual(downsample(points, { buckets }));
+        },
+      ),
       { numRuns: 150 },
     );
   });

@@ -10,7 +10,23 @@ import { MAX_POINTS, ZLogPointsBody } from "../../server/http/v1-schemas.ts";
 
 const field = fc.constantFrom("key", "step", "value", "wallTime", "extra", "__proto__");
 const anything = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom("NaN", "Infinity", "-Infinity", "nan", -1, 1.5, 2_147_483_648, 2_147_483_647, "", "k".repeat(201), "k".repeat(200), null) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      "NaN",
+      "Infinity",
+      "-Infinity",
+      "nan",
+      -1,
+      1.5,
+      2_147_483_648,
+      2_147_483_647,
+      "",
+      "k".repeat(201),
+      "k".repeat(200),
+      null,
+    ),
+  },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
 );
 // Points that are mostly right, with any field wrong, missing or extra.
@@ -19,7 +35,10 @@ const goodPoint = fc.record(
   {
     key: fc.string({ minLength: 1, maxLength: 200 }),
     step: fc.integer({ min: 0, max: 2_147_483_647 }),
-    value: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom("NaN", "Infinity", "-Infinity")),
+    value: fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.constantFrom("NaN", "Infinity", "-Infinity"),
+    ),
     wallTime: fc.double({ noNaN: true, noDefaultInfinity: true }),
   },
   { requiredKeys: ["key", "step", "value"] },
@@ -28,7 +47,11 @@ const goodPoint = fc.record(
 const changedPoint = fc.tuple(goodPoint, field, anything).map(([point, name, value]) => ({ ...point, [name]: value }));
 const body = fc.oneof(
   fc.record({ points: fc.array(fc.oneof(goodPoint, nearPoint, changedPoint), { maxLength: 8 }) }),
-  fc.record({ points: fc.tuple(fc.array(goodPoint, { maxLength: 3 }), changedPoint).map(([points, changed]) => [...points, changed]) }),
+  fc.record({
+    points: fc
+      .tuple(fc.array(goodPoint, { maxLength: 3 }), changedPoint)
+      .map(([points, changed]) => [...points, changed]),
+  }),
   fc.dictionary(fc.constantFrom("points", "other"), fc.array(goodPoint, { maxLength: 3 })),
   fc.jsonValue({ maxDepth: 3 }),
 );
@@ -53,7 +76,9 @@ describe("points body checked by hand (properties)", () => {
         expect(pointsBodyAsIs(parsed)).toEqual(ZLogPointsBody.parse(parsed));
       }),
     );
-    expect(pointsBodyAsIs({ points: Array.from({ length: MAX_POINTS + 1 }, () => ({ key: "k", step: 0, value: 1 })) })).toBeNull();
+    expect(
+      pointsBodyAsIs({ points: Array.from({ length: MAX_POINTS + 1 }, () => ({ key: "k", step: 0, value: 1 })) }),
+    ).toBeNull();
     expect(pointsBodyAsIs({ points: [] })).toBeNull();
   });
 });

@@ -28,7 +28,10 @@ const VALID_SOURCES = [
 ];
 const VALID_SPECS = VALID_SOURCES.map((source) => parseYaml(source) as Record<string, unknown>);
 
-type Outcome = { kind: "cells"; hashes: string[] } | { kind: "spec-error"; error: SpecError } | { kind: "too-large"; error: AppError };
+type Outcome =
+  | { kind: "cells"; hashes: string[] }
+  | { kind: "spec-error"; error: SpecError }
+  | { kind: "too-large"; error: AppError };
 
 /** Parses and expands; anything thrown other than the two answers a user may get is rethrown (and fails the property). */
 function parseAndExpand(source: string, fileName: string): Outcome {
@@ -63,7 +66,31 @@ function expectLocated(outcome: Outcome, fileName: string, source: string): void
 
 // ---------- generators ----------
 
-const SETTING_NAMES = ["project", "experiment", "dataset", "model", "training", "sweep", "kind", "family", "width", "depth", "steps", "lr", "parameters", "seeds", "zip", "derive", "where", "range", "from", "to", "values", "budget", "optimizer"];
+const SETTING_NAMES = [
+  "project",
+  "experiment",
+  "dataset",
+  "model",
+  "training",
+  "sweep",
+  "kind",
+  "family",
+  "width",
+  "depth",
+  "steps",
+  "lr",
+  "parameters",
+  "seeds",
+  "zip",
+  "derive",
+  "where",
+  "range",
+  "from",
+  "to",
+  "values",
+  "budget",
+  "optimizer",
+];
 
 /** JSON-ish values, biased towards the spec's own key names so the parser goes deep. */
 const jsonish: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
@@ -74,7 +101,9 @@ const jsonish: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.integer(),
     fc.string({ maxLength: 12 }),
     fc.array(tie("value"), { maxLength: 4 }),
-    fc.dictionary(fc.oneof(fc.constantFrom(...SETTING_NAMES), fc.string({ maxLength: 8 })), tie("value"), { maxKeys: 5 }),
+    fc.dictionary(fc.oneof(fc.constantFrom(...SETTING_NAMES), fc.string({ maxLength: 8 })), tie("value"), {
+      maxKeys: 5,
+    }),
   ),
 })).value;
 
@@ -82,7 +111,32 @@ const jsonish: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 const yamlish = fc
   .array(
     fc.oneof(
-      fc.constantFrom("\n", "  ", "\t", ": ", "- ", "[", "]", "{", "}", ",", "&a ", "*a", "!!str ", "!!binary ", "<<: ", '"', "'", "#", "---\n", "...", "? ", "|\n", ">-\n", "%YAML 1.2\n"),
+      fc.constantFrom(
+        "\n",
+        "  ",
+        "\t",
+        ": ",
+        "- ",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "&a ",
+        "*a",
+        "!!str ",
+        "!!binary ",
+        "<<: ",
+        '"',
+        "'",
+        "#",
+        "---\n",
+        "...",
+        "? ",
+        "|\n",
+        ">-\n",
+        "%YAML 1.2\n",
+      ),
       fc.constantFrom(...SETTING_NAMES),
       fc.string({ maxLength: 6 }),
       fc.string({ maxLength: 3, unit: "binary" }),
@@ -96,8 +150,12 @@ type PathPart = string | number;
 
 function pathsOf(value: unknown, prefix: PathPart[] = [], out: PathPart[][] = []): PathPart[][] {
   out.push(prefix);
-  if (Array.isArray(value)) value.forEach((item, index) => pathsOf(item, [...prefix, index], out));
-  else if (value && typeof value === "object") for (const [key, item] of Object.entries(value)) pathsOf(item, [...prefix, key], out);
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => {
+      pathsOf(item, [...prefix, index], out);
+    });
+  } else if (value && typeof value === "object")
+    for (const [key, item] of Object.entries(value)) pathsOf(item, [...prefix, key], out);
   return out;
 }
 
@@ -114,7 +172,10 @@ const mutation: fc.Arbitrary<Mutation> = fc.record({
   at: fc.nat(),
   kind: fc.constantFrom("replace", "delete", "rename", "insert", "wrap"),
   value: jsonish,
-  name: fc.oneof(fc.constantFrom(...SETTING_NAMES, "widht", "__proto__", "constructor", "toString", "model.width"), fc.string({ maxLength: 8 })),
+  name: fc.oneof(
+    fc.constantFrom(...SETTING_NAMES, "widht", "__proto__", "constructor", "toString", "model.width"),
+    fc.string({ maxLength: 8 }),
+  ),
 });
 
 /** Applies a few random edits to a copy of a valid spec: a user's typo, deletion, wrong type or stray key. */
@@ -141,7 +202,12 @@ function mutate(spec: Record<string, unknown>, mutations: Mutation[]): unknown {
     } else if (change.kind === "insert") {
       const inside = parent[key];
       if (inside && typeof inside === "object" && !Array.isArray(inside)) {
-        Object.defineProperty(inside, change.name, { value: change.value, enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(inside, change.name, {
+          value: change.value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       } else if (Array.isArray(inside)) inside.push(change.value);
     }
   }
@@ -153,7 +219,10 @@ function reorderKeys(value: unknown, order: number[], depth = 0): unknown {
   if (Array.isArray(value)) return value.map((item) => reorderKeys(item, order, depth + 1));
   if (!value || typeof value !== "object") return value;
   const entries = Object.entries(value);
-  const shuffled = entries.map((entry, index) => ({ entry, rank: order[(index + depth) % order.length]! * 1000 + index }));
+  const shuffled = entries.map((entry, index) => ({
+    entry,
+    rank: order[(index + depth) % order.length]! * 1000 + index,
+  }));
   // A rank from the generated permutation, so the shrinker can find the order that matters.
   shuffled.sort((a, b) => a.rank - b.rank || a.entry[0].localeCompare(b.entry[0]));
   return Object.fromEntries(shuffled.map(({ entry: [key, item] }) => [key, reorderKeys(item, order, depth + 1)]));
@@ -186,26 +255,36 @@ describe("spec parsing and expansion (properties)", () => {
 
   it("answers randomly broken copies of the valid examples with cells or a located SpecError", () => {
     fc.assert(
-      fc.property(fc.nat({ max: VALID_SPECS.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), asFile, (index, mutations, [format, fileName]) => {
-        const source = serialise(mutate(VALID_SPECS[index]!, mutations), format);
-        expectLocated(parseAndExpand(source, fileName), fileName, source);
-      }),
+      fc.property(
+        fc.nat({ max: VALID_SPECS.length - 1 }),
+        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        asFile,
+        (index, mutations, [format, fileName]) => {
+          const source = serialise(mutate(VALID_SPECS[index]!, mutations), format);
+          expectLocated(parseAndExpand(source, fileName), fileName, source);
+        },
+      ),
       { numRuns: 600 },
     );
   });
 
   it("points at a character that cannot be stored (NUL, unpaired surrogate) wherever it is", () => {
     fc.assert(
-      fc.property(fc.nat({ max: VALID_SOURCES.length - 1 }), fc.nat(), fc.constantFrom("\u0000", "\ud800", "\udfff"), (index, at, bad) => {
-        const valid = VALID_SOURCES[index]!;
-        const offset = at % (valid.length + 1);
-        const source = valid.slice(0, offset) + bad + valid.slice(offset);
-        const outcome = parseAndExpand(source, "spec.yaml");
-        expect(outcome.kind).toBe("spec-error");
-        if (outcome.kind !== "spec-error") return;
-        const lines = valid.slice(0, offset).split("\n");
-        expect(outcome.error.issues[0]).toMatchObject({ line: lines.length, column: lines.at(-1)!.length + 1 });
-      }),
+      fc.property(
+        fc.nat({ max: VALID_SOURCES.length - 1 }),
+        fc.nat(),
+        fc.constantFrom("\u0000", "\ud800", "\udfff"),
+        (index, at, bad) => {
+          const valid = VALID_SOURCES[index]!;
+          const offset = at % (valid.length + 1);
+          const source = valid.slice(0, offset) + bad + valid.slice(offset);
+          const outcome = parseAndExpand(source, "spec.yaml");
+          expect(outcome.kind).toBe("spec-error");
+          if (outcome.kind !== "spec-error") return;
+          const lines = valid.slice(0, offset).split("\n");
+          expect(outcome.error.issues[0]).toMatchObject({ line: lines.length, column: lines.at(-1)!.length + 1 });
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -219,24 +298,33 @@ describe("spec parsing and expansion (properties)", () => {
       where: fc.boolean(),
     });
     fc.assert(
-      fc.property(fc.nat({ max: VALID_SPECS.length - 1 }), sweeps, fc.array(fc.nat({ max: 7 }), { minLength: 1, maxLength: 8 }), asFile, (index, sweep, order, [format, fileName]) => {
-        const base = structuredClone(VALID_SPECS[index]!);
-        const model = base.model as Record<string, unknown>;
-        const widthKey = model.family === "mlp" ? "model.width" : null;
-        base.sweep = {
-          parameters: { ...(widthKey ? { [widthKey]: sweep.widths } : {}), training: { optimizer: { lr: sweep.lrs } } },
-          seeds: sweep.seeds,
-          ...(sweep.derive ? { derive: { "training.batchSize": "8 * 4" } } : {}),
-          ...(sweep.where && widthKey ? { where: "model.width >= 1" } : {}),
-        };
-        const original = parseAndExpand(serialise(base, format), fileName);
-        const reordered = parseAndExpand(serialise(reorderKeys(base, order), format), fileName);
-        expect(original.kind).toBe("cells");
-        expect(reordered.kind).toBe("cells");
-        if (original.kind !== "cells" || reordered.kind !== "cells") return;
-        expect([...reordered.hashes].sort()).toEqual([...original.hashes].sort());
-        expect(new Set(original.hashes).size).toBe(original.hashes.length);
-      }),
+      fc.property(
+        fc.nat({ max: VALID_SPECS.length - 1 }),
+        sweeps,
+        fc.array(fc.nat({ max: 7 }), { minLength: 1, maxLength: 8 }),
+        asFile,
+        (index, sweep, order, [format, fileName]) => {
+          const base = structuredClone(VALID_SPECS[index]!);
+          const model = base.model as Record<string, unknown>;
+          const widthKey = model.family === "mlp" ? "model.width" : null;
+          base.sweep = {
+            parameters: {
+              ...(widthKey ? { [widthKey]: sweep.widths } : {}),
+              training: { optimizer: { lr: sweep.lrs } },
+            },
+            seeds: sweep.seeds,
+            ...(sweep.derive ? { derive: { "training.batchSize": "8 * 4" } } : {}),
+            ...(sweep.where && widthKey ? { where: "model.width >= 1" } : {}),
+          };
+          const original = parseAndExpand(serialise(base, format), fileName);
+          const reordered = parseAndExpand(serialise(reorderKeys(base, order), format), fileName);
+          expect(original.kind).toBe("cells");
+          expect(reordered.kind).toBe("cells");
+          if (original.kind !== "cells" || reordered.kind !== "cells") return;
+          expect([...reordered.hashes].sort()).toEqual([...original.hashes].sort());
+          expect(new Set(original.hashes).size).toBe(original.hashes.length);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -244,20 +332,26 @@ describe("spec parsing and expansion (properties)", () => {
   it("gives a cell the same identity whether it comes from a sweep or is written out in full", () => {
     const base = VALID_SPECS.find((spec) => (spec.model as { family?: string }).family === "mlp")!;
     fc.assert(
-      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 256 }), { minLength: 1, maxLength: 5 }), fc.array(fc.nat({ max: 7 }), { minLength: 1, maxLength: 8 }), (widths, order) => {
-        const swept = structuredClone(base);
-        swept.sweep = { parameters: { "model.width": widths } };
-        const fromSweep = parseAndExpand(stringifyYaml(swept), "swept.yaml");
-        const written = widths.map((width) => {
-          const single = structuredClone(base);
-          delete single.sweep;
-          (single.model as Record<string, unknown>).width = width;
-          return parseAndExpand(stringifyYaml(reorderKeys(single, order)), "single.yaml");
-        });
-        expect(fromSweep.kind).toBe("cells");
-        if (fromSweep.kind !== "cells") return;
-        expect(written.map((outcome) => (outcome.kind === "cells" ? outcome.hashes[0] : outcome.kind))).toEqual(fromSweep.hashes);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 1, max: 256 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.nat({ max: 7 }), { minLength: 1, maxLength: 8 }),
+        (widths, order) => {
+          const swept = structuredClone(base);
+          swept.sweep = { parameters: { "model.width": widths } };
+          const fromSweep = parseAndExpand(stringifyYaml(swept), "swept.yaml");
+          const written = widths.map((width) => {
+            const single = structuredClone(base);
+            delete single.sweep;
+            (single.model as Record<string, unknown>).width = width;
+            return parseAndExpand(stringifyYaml(reorderKeys(single, order)), "single.yaml");
+          });
+          expect(fromSweep.kind).toBe("cells");
+          if (fromSweep.kind !== "cells") return;
+          expect(written.map((outcome) => (outcome.kind === "cells" ? outcome.hashes[0] : outcome.kind))).toEqual(
+            fromSweep.hashes,
+          );
+        },
+      ),
       { numRuns: 40 },
     );
   });

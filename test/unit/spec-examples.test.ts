@@ -24,6 +24,8 @@ const EXPECTED_CELLS: Record<string, number> = {
   "linear-regression.yaml": 1,
   // 3 widths x 2 seeds.
   "python-command.yaml": 3 * 2,
+  // 10 hidden widths x 4 budgets, less the 12 the IsoFLOP sweep drops (too few steps, too many epochs), x 2 seeds.
+  "compute-optimal.yaml": (10 * 4 - 12) * 2,
 };
 
 const load = (name: string) => {
@@ -73,6 +75,30 @@ describe("examples", () => {
     expect(new Set(cells.map((cell) => cell.config.training.seed))).toEqual(new Set([0, 1]));
   });
 
+  it("compute-optimal gives each budget a valley of widths: both ends trained at least 20 steps and at most 4 epochs", () => {
+    const { parsed, cells } = load("compute-optimal.yaml");
+    const budgets = [1e8, 3e8, 1e9, 3e9];
+    expect(new Set(cells.map((cell) => cell.config.training.isoflopBudget))).toEqual(new Set(budgets));
+    for (const budget of budgets) {
+      const widths = new Set(
+        cells
+          .filter((cell) => cell.config.training.isoflopBudget === budget)
+          .map((cell) => cell.params["model.hidden"] as number),
+      );
+      // At least five widths per budget, so a parabola in log N has points on both sides of its minimum.
+      expect(widths.size, `widths at ${budget}`).toBeGreaterThanOrEqual(5);
+    }
+    for (const cell of cells) {
+      const size = sizeOfCell(cell.config);
+      expect(size.totalFlops! / cell.config.training.isoflopBudget!).toBeCloseTo(1, 1);
+    }
+    expect(parsed.droppedCells).toHaveLength(12 * 2);
+    // The quick mode CI runs is written in the spec, where a reader finds it.
+    expect(readFileSync(join(EXAMPLES, "compute-optimal.yaml"), "utf8")).toMatch(
+      /# Quick mode \(CI, test\/integration\/compute-optimal-example\.test\.ts\): budgets \[1e7, 3e7\], seeds 1\./,
+    );
+  });
+
   it("python-command runs a script that exists, from the spec's folder", () => {
     const { file, parsed, cells } = load("python-command.yaml");
     const runner = parsed.spec.runner;
@@ -80,7 +106,16 @@ describe("examples", () => {
     if (runner.kind !== "command") return;
     const cwd = resolve(dirname(file), runner.cwd ?? ".");
     expect(existsSync(join(cwd, runner.argv[1]!))).toBe(true);
-    expect(runner.argv).toEqual(["python3", "scripts/train_tiny.py", "--width", "{{model.width}}", "--seed", "{{training.seed}}", "--steps", "{{training.budget.steps}}"]);
+    expect(runner.argv).toEqual([
+      "python3",
+      "scripts/train_tiny.py",
+      "--width",
+      "{{model.width}}",
+      "--seed",
+      "{{training.seed}}",
+      "--steps",
+      "{{training.budget.steps}}",
+    ]);
     expect(new Set(cells.map((cell) => cell.params["model.width"]))).toEqual(new Set([8, 16, 32]));
   });
 });
@@ -120,13 +155,21 @@ describe("examples/linear-regression", () => {
     expect(match).not.toBeNull();
     const theta = match![1]!.split(",").map(Number);
     expect(theta).toHaveLength(10);
-    const rows = readFileSync(csvPath, "utf8").trim().split("\n").slice(1).map((line) => line.split(",").map(Number));
-    const residuals = rows.map((row) => row[10]! - row.slice(0, 10).reduce((sum, x, index) => sum + x * theta[index]!, 0));
+    const rows = readFileSync(csvPath, "utf8")
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((line) => line.split(",").map(Number));
+    const residuals = rows.map(
+      (row) => row[10]! - row.slice(0, 10).reduce((sum, x, index) => sum + x * theta[index]!, 0),
+    );
     const rms = Math.sqrt(residuals.reduce((sum, value) => sum + value * value, 0) / residuals.length);
     expect(rms).toBeGreaterThan(0.05);
     expect(rms).toBeLessThan(0.15);
     // The elementwise X * theta the seed article wrote would not explain y at all.
-    const elementwiseRms = Math.sqrt(rows.reduce((sum, row) => sum + (row[10]! - row[0]! * theta[0]!) ** 2, 0) / rows.length);
+    const elementwiseRms = Math.sqrt(
+      rows.reduce((sum, row) => sum + (row[10]! - row[0]! * theta[0]!) ** 2, 0) / rows.length,
+    );
     expect(elementwiseRms).toBeGreaterThan(1);
   });
 });
@@ -139,8 +182,17 @@ describe("examples/scripts/train_tiny.py", () => {
   });
 
   const run = (args: string[], env: Record<string, string> = {}) =>
-    execFileSync("python3", ["scripts/train_tiny.py", ...args], { cwd: EXAMPLES, env: { ...process.env, ...env }, encoding: "utf8", timeout: 30_000 });
-  const records = (stdout: string) => stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, number>);
+    execFileSync("python3", ["scripts/train_tiny.py", ...args], {
+      cwd: EXAMPLES,
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+  const records = (stdout: string) =>
+    stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, number>);
 
   it("prints JSON-lines metrics ending with val/loss at the last step", () => {
     const lines = records(run(["--width", "8", "--seed", "1", "--steps", "40"]));

@@ -52,11 +52,18 @@ describe("grid sweeps", () => {
     for (let trial = 0; trial < 12; trial++) {
       const chosen = axes.filter(() => random(3) > 0);
       const lengths = chosen.map(() => 1 + random(4));
-      const parameters = Object.fromEntries(chosen.map(([path, make], at) => [path, Array.from({ length: lengths[at]! }, (_, index) => make(index))]));
+      const parameters = Object.fromEntries(
+        chosen.map(([path, make], at) => [path, Array.from({ length: lengths[at]! }, (_, index) => make(index))]),
+      );
       const cells = withSweep({ parameters });
       const expected = lengths.reduce((product, length) => product * length, 1);
       expect(cells, JSON.stringify(parameters)).toHaveLength(expected);
-      const combinations = new Set(tuples(cells, chosen.map(([path]) => path)).map((tuple) => JSON.stringify(tuple)));
+      const combinations = new Set(
+        tuples(
+          cells,
+          chosen.map(([path]) => path),
+        ).map((tuple) => JSON.stringify(tuple)),
+      );
       expect(combinations.size).toBe(expected);
       expect(new Set(hashesOf(cells)).size).toBe(expected);
     }
@@ -64,7 +71,9 @@ describe("grid sweeps", () => {
 
   it("accepts nested groups and dotted keys alike", () => {
     const dotted = withSweep({ parameters: { "model.width": [16, 32], "training.optimizer.lr": [0.1, 0.01] } });
-    const nested = withSweep({ parameters: { model: { width: [16, 32] }, training: { optimizer: { lr: [0.1, 0.01] } } } });
+    const nested = withSweep({
+      parameters: { model: { width: [16, 32] }, training: { optimizer: { lr: [0.1, 0.01] } } },
+    });
     expect(sortedHashes(nested)).toEqual(sortedHashes(dotted));
   });
 
@@ -109,8 +118,10 @@ describe("grid sweeps", () => {
 });
 
 describe("ranges", () => {
-  const rangeValues = (range: object) => withSweep({ parameters: { "model.width": { range } } }).map((cell) => valueAt(cell, "model.width"));
-  const noiseValues = (range: object) => withSweep({ parameters: { "dataset.noise": { range } } }).map((cell) => valueAt(cell, "dataset.noise"));
+  const rangeValues = (range: object) =>
+    withSweep({ parameters: { "model.width": { range } } }).map((cell) => valueAt(cell, "model.width"));
+  const noiseValues = (range: object) =>
+    withSweep({ parameters: { "dataset.noise": { range } } }).map((cell) => valueAt(cell, "dataset.noise"));
 
   it("a log range 16..1024 with step 2 doubles: 16, 32, ..., 1024", () => {
     expect(rangeValues({ from: 16, to: 1024, step: 2, log: true })).toEqual([16, 32, 64, 128, 256, 512, 1024]);
@@ -126,7 +137,9 @@ describe("ranges", () => {
     expect(noiseValues({ from: 0, to: 1, steps: 5 })).toEqual([0, 0.25, 0.5, 0.75, 1]);
     const logValues = noiseValues({ from: 0.0001, to: 0.1, steps: 4, log: true }) as number[];
     expect(logValues).toHaveLength(4);
-    [0.0001, 0.001, 0.01, 0.1].forEach((expected, index) => expect(Math.abs(logValues[index]! / expected - 1)).toBeLessThan(1e-9));
+    [0.0001, 0.001, 0.01, 0.1].forEach((expected, index) => {
+      expect(Math.abs(logValues[index]! / expected - 1)).toBeLessThan(1e-9);
+    });
   });
 });
 
@@ -175,22 +188,50 @@ describe("random sweeps", () => {
   });
 
   it("multiplies random points by seeds", () => {
-    const cells = withSweep({ method: "random", count: 4, seed: 9, parameters: { "training.optimizer.lr": { loguniform: [0.001, 0.1] } }, seeds: 3 });
+    const cells = withSweep({
+      method: "random",
+      count: 4,
+      seed: 9,
+      parameters: { "training.optimizer.lr": { loguniform: [0.001, 0.1] } },
+      seeds: 3,
+    });
     expect(cells).toHaveLength(12);
   });
 });
 
 describe("where and derive", () => {
+  it("matches ~= with RE2 semantics: a catastrophic pattern is answered at once, a backreference is refused", () => {
+    const cells = withSweep({
+      parameters: { "model.activation": ["relu", "gelu", "tanh"] },
+      where: 'activation ~= "^(re|ta)"',
+    });
+    expect(cells.map((cell) => valueAt(cell, "model.activation"))).toEqual(["relu", "tanh"]);
+    // JavaScript's RegExp backtracks for minutes on this; RE2 reads the text once.
+    const hostile = `"${"a".repeat(400)}!" ~= "^(a+)+$"`;
+    expect(() => withSweep({ parameters: { "model.width": [8, 16] }, where: hostile })).toThrow(/no cells left/);
+    expect(() =>
+      withSweep({ parameters: { "model.width": [8, 16] }, where: 'model.activation ~= "(t)\\\\1"' }),
+    ).toThrow(/RE2 syntax: no backreferences or lookaround/);
+  });
+
   it("where drops the cells whose constraint is false", () => {
     const widths = [16, 32, 64, 128];
     const depths = [1, 2, 3, 4];
-    const cells = withSweep({ parameters: { "model.width": widths, "model.depth": depths }, where: "model.depth * model.width <= 128" });
-    const expected = widths.flatMap((width) => depths.filter((depth) => depth * width <= 128).map((depth) => [width, depth]));
+    const cells = withSweep({
+      parameters: { "model.width": widths, "model.depth": depths },
+      where: "model.depth * model.width <= 128",
+    });
+    const expected = widths.flatMap((width) =>
+      depths.filter((depth) => depth * width <= 128).map((depth) => [width, depth]),
+    );
     expect(tuples(cells, ["model.width", "model.depth"])).toEqual(expected);
   });
 
   it("a list of constraints must all hold, and short names work when unique", () => {
-    const cells = withSweep({ parameters: { "model.width": [16, 32, 64, 128], "model.depth": [1, 2, 3] }, where: ["width >= 32", "depth != 2", "not (width == 128 and depth == 3)"] });
+    const cells = withSweep({
+      parameters: { "model.width": [16, 32, 64, 128], "model.depth": [1, 2, 3] },
+      where: ["width >= 32", "depth != 2", "not (width == 128 and depth == 3)"],
+    });
     expect(tuples(cells, ["model.width", "model.depth"])).toEqual([
       [32, 1],
       [32, 3],
@@ -201,18 +242,29 @@ describe("where and derive", () => {
   });
 
   it("derive sets values computed from the cell, in config and params", () => {
-    const cells = withSweep({ parameters: { "model.width": [16, 64, 256] }, derive: { "training.optimizer.lr": "0.1 / sqrt(width)", "training.logEvery": "int(width / 16)" } });
+    const cells = withSweep({
+      parameters: { "model.width": [16, 64, 256] },
+      derive: { "training.optimizer.lr": "0.1 / sqrt(width)", "training.logEvery": "int(width / 16)" },
+    });
     for (const cell of cells) {
       const width = valueAt(cell, "model.width") as number;
       expect(valueAt(cell, "training.optimizer.lr")).toBeCloseTo(0.1 / Math.sqrt(width), 12);
       expect(cell.params["training.optimizer.lr"]).toBe(valueAt(cell, "training.optimizer.lr"));
       expect(valueAt(cell, "training.logEvery")).toBe(Math.trunc(width / 16));
     }
-    expect(cells.map((cell) => cell.name)).toEqual(["width=16 lr=0.025 logEvery=1", "width=64 lr=0.0125 logEvery=4", "width=256 lr=0.00625 logEvery=16"]);
+    expect(cells.map((cell) => cell.name)).toEqual([
+      "width=16 lr=0.025 logEvery=1",
+      "width=64 lr=0.0125 logEvery=4",
+      "width=256 lr=0.00625 logEvery=16",
+    ]);
   });
 
   it("where sees derived values", () => {
-    const cells = withSweep({ parameters: { "model.width": [16, 64, 256] }, derive: { "training.optimizer.lr": "0.1 / sqrt(width)" }, where: "lr > 0.01" });
+    const cells = withSweep({
+      parameters: { "model.width": [16, 64, 256] },
+      derive: { "training.optimizer.lr": "0.1 / sqrt(width)" },
+      where: "lr > 0.01",
+    });
     expect(cells.map((cell) => valueAt(cell, "model.width"))).toEqual([16, 64]);
   });
 });
@@ -254,7 +306,12 @@ project: identity
     expect(sortedHashes(b)).toEqual(sortedHashes(a));
     // The same cell, found by its values, has the same hash in both.
     for (const cell of a) {
-      const twin = b.find((other) => valueAt(other, "model.width") === valueAt(cell, "model.width") && valueAt(other, "training.optimizer.lr") === valueAt(cell, "training.optimizer.lr") && valueAt(other, "training.seed") === valueAt(cell, "training.seed"));
+      const twin = b.find(
+        (other) =>
+          valueAt(other, "model.width") === valueAt(cell, "model.width") &&
+          valueAt(other, "training.optimizer.lr") === valueAt(cell, "training.optimizer.lr") &&
+          valueAt(other, "training.seed") === valueAt(cell, "training.seed"),
+      );
       expect(twin?.cellHash).toBe(cell.cellHash);
     }
   });
@@ -267,11 +324,23 @@ project: identity
     expect(expand({ ...BASE, training: { ...BASE.training, seed: 1 } })[0]!.cellHash).not.toBe(one);
     expect(expand({ ...BASE, runner: { kind: "command", argv: ["python3", "train.py"] } })[0]!.cellHash).not.toBe(one);
     // Settings that do not define the run leave it alone.
-    expect(expand({ ...BASE, project: "other", experiment: "renamed", description: "words", priority: 5, metric: { name: "train/loss" } })[0]!.cellHash).toBe(one);
+    expect(
+      expand({
+        ...BASE,
+        project: "other",
+        experiment: "renamed",
+        description: "words",
+        priority: 5,
+        metric: { name: "train/loss" },
+      })[0]!.cellHash,
+    ).toBe(one);
   });
 
   it("is the same for equal numbers however they are written", () => {
-    const hashFor = (lr: string) => expandYaml(`project: p\nexperiment: e\ndataset: { kind: teacher }\nmodel: { family: mlp, width: 32 }\ntraining: { optimizer: { lr: ${lr} }, budget: { steps: 100 } }\n`)[0]!.cellHash;
+    const hashFor = (lr: string) =>
+      expandYaml(
+        `project: p\nexperiment: e\ndataset: { kind: teacher }\nmodel: { family: mlp, width: 32 }\ntraining: { optimizer: { lr: ${lr} }, budget: { steps: 100 } }\n`,
+      )[0]!.cellHash;
     expect(hashFor("1e-1")).toBe(hashFor("0.1"));
     expect(hashFor("0.10")).toBe(hashFor("0.1"));
     expect(hashFor("1.0e-1")).toBe(hashFor("0.1"));
@@ -280,14 +349,24 @@ project: identity
 
   it("is the same for a default written out and left out", () => {
     const implicit = expand(BASE)[0]!.cellHash;
-    const explicit = expand({ ...BASE, model: { ...BASE.model, activation: "relu", layerNorm: false, dropout: 0 }, validation: { fraction: 0.2 }, runner: { kind: "builtin" } })[0]!.cellHash;
+    const explicit = expand({
+      ...BASE,
+      model: { ...BASE.model, activation: "relu", layerNorm: false, dropout: 0 },
+      validation: { fraction: 0.2 },
+      runner: { kind: "builtin" },
+    })[0]!.cellHash;
     expect(explicit).toBe(implicit);
   });
 
   it("is the same for a derived value with float noise and the literal it rounds to", () => {
-    const derived = withSweep({ parameters: { "model.width": [32] }, derive: { "training.optimizer.lr": "0.3 / 3" } })[0]!;
+    const derived = withSweep({
+      parameters: { "model.width": [32] },
+      derive: { "training.optimizer.lr": "0.3 / 3" },
+    })[0]!;
     expect(valueAt(derived, "training.optimizer.lr")).not.toBe(0.1); // 0.09999999999999999
-    expect(derived.cellHash).toBe(expand({ ...BASE, training: { ...BASE.training, optimizer: { kind: "adam", lr: 0.1 } } })[0]!.cellHash);
+    expect(derived.cellHash).toBe(
+      expand({ ...BASE, training: { ...BASE.training, optimizer: { kind: "adam", lr: 0.1 } } })[0]!.cellHash,
+    );
   });
 
   it("is cellHash of the cell's config", () => {
@@ -302,7 +381,11 @@ describe("duplicates", () => {
   });
 
   it("drops values that are equal once parsed (0.1 and 1e-1)", () => {
-    expect(expandYaml(`project: p\nexperiment: e\ndataset: { kind: teacher }\nmodel: { family: mlp, width: 32 }\ntraining: { optimizer: { lr: 0.1 }, budget: { steps: 100 } }\nsweep:\n  parameters:\n    training.optimizer.lr: [0.1, 1e-1, 0.10]\n`)).toHaveLength(1);
+    expect(
+      expandYaml(
+        `project: p\nexperiment: e\ndataset: { kind: teacher }\nmodel: { family: mlp, width: 32 }\ntraining: { optimizer: { lr: 0.1 }, budget: { steps: 100 } }\nsweep:\n  parameters:\n    training.optimizer.lr: [0.1, 1e-1, 0.10]\n`,
+      ),
+    ).toHaveLength(1);
   });
 
   it("drops cells that differ only by float noise below the hash's precision", () => {
@@ -310,7 +393,12 @@ describe("duplicates", () => {
   });
 
   it("drops cells made equal by derive, and repeated seeds", () => {
-    expect(withSweep({ parameters: { "training.optimizer.lr": [0.1, 0.2, 0.3] }, derive: { "training.optimizer.lr": "0.05" } })).toHaveLength(1);
+    expect(
+      withSweep({
+        parameters: { "training.optimizer.lr": [0.1, 0.2, 0.3] },
+        derive: { "training.optimizer.lr": "0.05" },
+      }),
+    ).toHaveLength(1);
     expect(withSweep({ parameters: { "model.width": [16, 32] }, seeds: [3, 3, 4] })).toHaveLength(4);
   });
 

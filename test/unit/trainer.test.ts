@@ -11,7 +11,14 @@ import { loadBackend, type LoadedBackend } from "../../worker/training/backend.t
 import { prepareData } from "../../worker/training/datasets.ts";
 import { buildModel } from "../../worker/training/models.ts";
 import { learningRateAt } from "../../worker/training/optimizer.ts";
-import { trainCell, type MetricPointOut, type TrainerState } from "../../worker/training/train-cell.ts";
+import { decodeCheckpoint, encodeCheckpoint } from "../../worker/training/checkpoint-format.ts";
+import {
+  TRAIN_SECONDS_KEY,
+  trainCell,
+  WARMUP_STEPS,
+  type MetricPointOut,
+  type TrainerState,
+} from "../../worker/training/train-cell.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 let cpu: LoadedBackend;
@@ -27,7 +34,13 @@ function config(overrides: Partial<SpecInput>): CellConfig {
       experiment: "t",
       dataset: { kind: "teacher", inputs: 4, samples: 256 },
       model: { family: "mlp", width: 8, depth: 1 },
-      training: { optimizer: { kind: "adam", lr: 0.01 }, batchSize: 32, budget: { steps: 30 }, logEvery: 1, evalEvery: 10 },
+      training: {
+        optimizer: { kind: "adam", lr: 0.01 },
+        batchSize: 32,
+        budget: { steps: 30 },
+        logEvery: 1,
+        evalEvery: 10,
+      },
       ...overrides,
     } satisfies SpecInput),
   );
@@ -36,7 +49,8 @@ function config(overrides: Partial<SpecInput>): CellConfig {
 async function train(cell: CellConfig, loaded = cpu) {
   const points: MetricPointOut[] = [];
   const result = await trainCell(cell, { loaded, hooks: { onPoints: (batch) => points.push(...batch) } });
-  const series = (key: string) => points.filter((point) => point.key === key).map((point) => [point.step, point.value] as const);
+  const series = (key: string) =>
+    points.filter((point) => point.key === key).map((point) => [point.step, point.value] as const);
   return { result, points, series };
 }
 
@@ -50,8 +64,12 @@ describe("the seed example: linear regression by full-batch gradient descent", (
 
     // The reference: X @ theta (a matrix product, the seed article's bug fixed), MSE, plain GD, float64.
     if (spec.dataset.kind !== "csv") throw new Error("the example should read its CSV");
-    const rows = parseCsv(readFileSync(path.join(ROOT, "examples", spec.dataset.path), "utf8"), { columns: true }) as Record<string, string>[];
-    const X = rows.map((row) => spec.dataset.kind === "csv" ? spec.dataset.features.map((column) => Number(row[column])) : []);
+    const rows = parseCsv(readFileSync(path.join(ROOT, "examples", spec.dataset.path), "utf8"), {
+      columns: true,
+    }) as Record<string, string>[];
+    const X = rows.map((row) =>
+      spec.dataset.kind === "csv" ? spec.dataset.features.map((column) => Number(row[column])) : [],
+    );
     const y = rows.map((row) => Number(row.y));
     const n = X.length;
     const features = X[0]!.length;
@@ -61,9 +79,12 @@ describe("the seed example: linear regression by full-batch gradient descent", (
     const lr = spec.training.optimizer.lr;
     const reference = new Map<number, number>();
     for (let step = 0; step < 1000; step++) {
-      const residual = X.map((row, index) => row.reduce((sum, value, at) => sum + value * theta[at]!, 0) + bias - y[index]!);
+      const residual = X.map(
+        (row, index) => row.reduce((sum, value, at) => sum + value * theta[at]!, 0) + bias - y[index]!,
+      );
       reference.set(step, residual.reduce((sum, value) => sum + value * value, 0) / n);
-      for (let at = 0; at < features; at++) theta[at]! -= lr * (2 / n) * residual.reduce((sum, value, index) => sum + value * X[index]![at]!, 0);
+      for (let at = 0; at < features; at++)
+        theta[at]! -= lr * (2 / n) * residual.reduce((sum, value, index) => sum + value * X[index]![at]!, 0);
       if (useBias) bias -= lr * (2 / n) * residual.reduce((sum, value) => sum + value, 0);
     }
     for (const step of [0, 100, 999]) {
@@ -98,7 +119,9 @@ describe("gradients", () => {
         };
         const numeric = (at(eps) - at(-eps)) / (2 * eps);
         variable.assign(tf.tensor(values, variable.shape));
-        expect(Math.abs(numeric - analytic[index]!), `${variable.name}[${index}]`).toBeLessThan(2e-3 + 2e-2 * Math.abs(numeric));
+        expect(Math.abs(numeric - analytic[index]!), `${variable.name}[${index}]`).toBeLessThan(
+          2e-3 + 2e-2 * Math.abs(numeric),
+        );
         checked += 1;
       }
     }
@@ -108,7 +131,10 @@ describe("gradients", () => {
   it("are the same on wasm (with the explicit-transpose matMul) as on cpu", async () => {
     const wasm = await loadBackend("wasm");
     expect(wasm.name).toBe("wasm");
-    const cell = config({ dataset: { kind: "teacher", inputs: 32, samples: 256 }, model: { family: "mlp", width: 64, depth: 2 } });
+    const cell = config({
+      dataset: { kind: "teacher", inputs: 32, samples: 256 },
+      model: { family: "mlp", width: 64, depth: 2 },
+    });
     const data = prepareData(cell);
     const gradsOn = async (loaded: LoadedBackend) => {
       await loaded.tf.setBackend(loaded.name === "wasm" ? "wasm" : "cpu");
@@ -116,7 +142,10 @@ describe("gradients", () => {
       const model = buildModel(tf, cell.model, data, 1);
       const x = tf.tensor(data.xTrain.slice(0, 64 * 32), [64, 32]);
       const y = tf.tensor(data.yTrain.slice(0, 64), [64, 1]);
-      const { grads } = tf.variableGrads(() => tf.losses.meanSquaredError(y, model.forward(x, true, 0)) as ReturnType<typeof tf.scalar>, model.variables);
+      const { grads } = tf.variableGrads(
+        () => tf.losses.meanSquaredError(y, model.forward(x, true, 0)) as ReturnType<typeof tf.scalar>,
+        model.variables,
+      );
       return model.variables.map((variable) => Array.from(grads[variable.name]!.dataSync()));
     };
     const onWasm = await gradsOn(wasm);
@@ -133,9 +162,18 @@ describe("gradients", () => {
 describe("models", () => {
   const cases: [string, Partial<SpecInput>][] = [
     ["linear", { model: { family: "linear" } }],
-    ["mlp with layer norm and dropout", { model: { family: "mlp", width: 12, depth: 3, layerNorm: true, dropout: 0.1 } }],
-    ["char-mlp", { dataset: { kind: "names" }, model: { family: "char-mlp", context: 3, embedding: 4, hidden: 16, depth: 2 } }],
-    ["transformer", { dataset: { kind: "names" }, model: { family: "transformer", layers: 2, dModel: 16, heads: 2, context: 8 } }],
+    [
+      "mlp with layer norm and dropout",
+      { model: { family: "mlp", width: 12, depth: 3, layerNorm: true, dropout: 0.1 } },
+    ],
+    [
+      "char-mlp",
+      { dataset: { kind: "names" }, model: { family: "char-mlp", context: 3, embedding: 4, hidden: 16, depth: 2 } },
+    ],
+    [
+      "transformer",
+      { dataset: { kind: "names" }, model: { family: "transformer", layers: 2, dModel: 16, heads: 2, context: 8 } },
+    ],
   ];
   for (const [name, overrides] of cases) {
     it(`${name}: the built model has exactly the analytic parameter count`, () => {
@@ -151,7 +189,11 @@ describe("models", () => {
     const cell = config({ model: { family: "mlp", width: 24, depth: 2 } });
     const ours = buildModel(tf, cell.model, prepareData(cell), 0);
     const layers = tf.sequential({
-      layers: [tf.layers.dense({ inputShape: [4], units: 24 }), tf.layers.dense({ units: 24 }), tf.layers.dense({ units: 1 })],
+      layers: [
+        tf.layers.dense({ inputShape: [4], units: 24 }),
+        tf.layers.dense({ units: 24 }),
+        tf.layers.dense({ units: 1 }),
+      ],
     });
     expect(ours.paramCount).toBe(layers.countParams());
     expect(ours.paramCount).toBe(4 * 24 + 24 + (24 * 24 + 24) + 24 + 1);
@@ -169,7 +211,17 @@ describe("training", () => {
   for (const dataset of datasets) {
     for (const family of ["linear", "mlp"] as const) {
       it(`${family} learns on ${dataset!.kind}`, async () => {
-        const cell = config({ dataset, model: family === "mlp" ? { family, width: 16, depth: 1 } : { family }, training: { optimizer: { kind: "adam", lr: 0.03 }, batchSize: 32, budget: { steps: 60 }, logEvery: 1, evalEvery: 20 } });
+        const cell = config({
+          dataset,
+          model: family === "mlp" ? { family, width: 16, depth: 1 } : { family },
+          training: {
+            optimizer: { kind: "adam", lr: 0.03 },
+            batchSize: 32,
+            budget: { steps: 60 },
+            logEvery: 1,
+            evalEvery: 20,
+          },
+        });
         const { result, series } = await train(cell);
         expect(result.status).toBe("succeeded");
         const losses = series("train/loss").map(([, value]) => value);
@@ -182,8 +234,21 @@ describe("training", () => {
   }
   for (const family of ["char-mlp", "transformer"] as const) {
     it(`${family} learns on the names corpus`, async () => {
-      const model = family === "char-mlp" ? { family, context: 3, embedding: 8, hidden: 32 } : { family, layers: 1, dModel: 16, heads: 2, context: 8 };
-      const cell = config({ dataset: { kind: "names" }, model, training: { optimizer: { kind: "adam", lr: 0.01 }, batchSize: 32, budget: { steps: 80 }, logEvery: 1, evalEvery: 40 } });
+      const model =
+        family === "char-mlp"
+          ? { family, context: 3, embedding: 8, hidden: 32 }
+          : { family, layers: 1, dModel: 16, heads: 2, context: 8 };
+      const cell = config({
+        dataset: { kind: "names" },
+        model,
+        training: {
+          optimizer: { kind: "adam", lr: 0.01 },
+          batchSize: 32,
+          budget: { steps: 80 },
+          logEvery: 1,
+          evalEvery: 40,
+        },
+      });
       const { result, series } = await train(cell);
       expect(result.status).toBe("succeeded");
       const losses = series("train/loss").map(([, value]) => value);
@@ -193,7 +258,19 @@ describe("training", () => {
   }
 
   it("logs cumulative FLOPs, samples, learning rate, gradient norm, throughput and wall-clock", async () => {
-    const { result, series } = await train(config({ training: { optimizer: { kind: "sgd", lr: 0.05, momentum: 0.9 }, schedule: { kind: "cosine", warmupSteps: 5 }, batchSize: 16, budget: { steps: 20 }, logEvery: 5, evalEvery: 10, clipGradNorm: 1 } }));
+    const { result, series } = await train(
+      config({
+        training: {
+          optimizer: { kind: "sgd", lr: 0.05, momentum: 0.9 },
+          schedule: { kind: "cosine", warmupSteps: 5 },
+          batchSize: 16,
+          budget: { steps: 20 },
+          logEvery: 5,
+          evalEvery: 10,
+          clipGradNorm: 1,
+        },
+      }),
+    );
     expect(result.status).toBe("succeeded");
     const flops = series("flops");
     expect(flops[0]).toEqual([0, result.summary.flopsPerStep]);
@@ -204,7 +281,50 @@ describe("training", () => {
     expect(series("samples_per_sec").length).toBeGreaterThan(0);
     const wall = series("wallclock").map(([, value]) => value);
     expect([...wall].sort((a, b) => a - b)).toEqual(wall);
-    expect(result.summary).toMatchObject({ steps: 20, backend: "cpu", seed: 0, paramCount: result.summary.paramCountExpected });
+    expect(result.summary).toMatchObject({
+      steps: 20,
+      backend: "cpu",
+      seed: 0,
+      paramCount: result.summary.paramCountExpected,
+    });
+  });
+
+  it("records D (tokens, samples) and clean time: train, eval and overhead seconds, steady-state throughput", async () => {
+    const cell = config({
+      dataset: { kind: "names" },
+      model: { family: "transformer", layers: 1, dModel: 16, heads: 2, context: 8 },
+      training: {
+        optimizer: { kind: "adam", lr: 0.01 },
+        batchSize: 16,
+        budget: { steps: 30 },
+        logEvery: 5,
+        evalEvery: 10,
+      },
+    });
+    const { result, series } = await train(cell);
+    expect(result.status).toBe("succeeded");
+    const summary = result.summary;
+    // A transformer predicts every position of its context: 30 steps x 16 sequences x 8 tokens.
+    expect(summary).toMatchObject({ steps: 30, samples: 30 * 16, tokens: 30 * 16 * 8 });
+    expect(summary.steadyStateSteps).toBe(30 - WARMUP_STEPS);
+    expect(summary.trainSeconds).toBeGreaterThan(0);
+    expect(summary.evalSeconds).toBeGreaterThan(0);
+    expect(summary.overheadSeconds).toBeGreaterThan(0);
+    // Training and evaluation happen inside the training loop that wall-clock times; set-up is overhead only.
+    expect(summary.trainSeconds + summary.evalSeconds).toBeLessThanOrEqual(summary.wallClockSeconds);
+    expect(summary.samplesPerSecond).toBeGreaterThan(0);
+    const trainSeconds = series(TRAIN_SECONDS_KEY);
+    expect(trainSeconds.map(([step]) => step)).toEqual([0, 5, 10, 15, 20, 25, 29]);
+    expect(trainSeconds.at(-1)![1]).toBeCloseTo(summary.trainSeconds, 6);
+    const values = trainSeconds.map(([, value]) => value);
+    expect([...values].sort((a, b) => a - b)).toEqual(values);
+    const wall = new Map(series("wallclock"));
+    for (const [step, value] of trainSeconds) expect(value).toBeLessThanOrEqual(wall.get(step)!);
+    expect(series("tokens").at(-1)).toEqual([29, 30 * 16 * 8]);
+    expect(series("samples").at(-1)).toEqual([29, 30 * 16]);
+    // An MLP on a regression has samples and no tokens.
+    const mlp = (await train(config({}))).result.summary;
+    expect(mlp).toMatchObject({ samples: 30 * 32, tokens: null });
   });
 
   it("gives the same loss curve for the same config, seed and backend", async () => {
@@ -224,7 +344,16 @@ describe("training", () => {
       { kind: "spirals", samples: 300 },
     ] as const) {
       const cell = (batchSize: number | "full", steps: number) =>
-        config({ dataset, training: { optimizer: { kind: "sgd", lr: 1e-12 }, batchSize, budget: { steps }, logEvery: 1, evalEvery: 100 } });
+        config({
+          dataset,
+          training: {
+            optimizer: { kind: "sgd", lr: 1e-12 },
+            batchSize,
+            budget: { steps },
+            logEvery: 1,
+            evalEvery: 100,
+          },
+        });
       const full = (await train(cell("full", 1))).series("train/loss");
       // The closing points repeat the last step's loss: one value per step.
       const batches = [...new Map((await train(cell(60, 4))).series("train/loss"))];
@@ -237,7 +366,9 @@ describe("training", () => {
   });
 
   it("stops as diverged at the step the loss stops being finite", async () => {
-    const { result } = await train(config({ training: { optimizer: { kind: "sgd", lr: 1e6 }, batchSize: 32, budget: { steps: 50 }, logEvery: 1 } }));
+    const { result } = await train(
+      config({ training: { optimizer: { kind: "sgd", lr: 1e6 }, batchSize: 32, budget: { steps: 50 }, logEvery: 1 } }),
+    );
     expect(result.status).toBe("diverged");
     if (result.status === "diverged") {
       expect(result.step).toBeGreaterThan(0);
@@ -246,29 +377,57 @@ describe("training", () => {
   });
 
   it("continues from a checkpoint exactly as if it had not stopped", async () => {
-    const cell = config({ training: { optimizer: { kind: "adam", lr: 0.01 }, batchSize: 16, budget: { steps: 40 }, logEvery: 1, evalEvery: 100 } });
+    const cell = config({
+      training: {
+        optimizer: { kind: "adam", lr: 0.01 },
+        batchSize: 16,
+        budget: { steps: 40 },
+        logEvery: 1,
+        evalEvery: 100,
+      },
+    });
     const whole = (await train(cell)).series("train/loss");
     let saved: TrainerState | null = null;
     let steps = 0;
     const stopped = await trainCell(cell, {
       loaded: cpu,
-      hooks: { onProgress: ({ step }) => (steps = step), shouldStop: () => steps >= 25, onCheckpoint: (state) => void (saved = state) },
+      hooks: {
+        onProgress: ({ step }) => (steps = step),
+        shouldStop: () => steps >= 25,
+        onCheckpoint: (state) => {
+          saved = state;
+        },
+      },
     });
     expect(stopped.status).toBe("stopped");
     expect(saved!.step).toBe(25);
     const points: MetricPointOut[] = [];
-    const resumed = await trainCell(cell, { loaded: cpu, hooks: { resumeFrom: saved, onPoints: (batch) => points.push(...batch) } });
+    const resumed = await trainCell(cell, {
+      loaded: cpu,
+      hooks: { resumeFrom: saved, onPoints: (batch) => points.push(...batch) },
+    });
     expect(resumed.status).toBe("succeeded");
-    const tail = points.filter((point) => point.key === "train/loss" && point.step < 39).map((point) => [point.step, point.value] as const);
+    // Clean time goes on from the checkpoint (through its bytes, as a worker stores it): each attempt warms up.
+    const clock = decodeCheckpoint(encodeCheckpoint(saved!)).clock!;
+    expect(clock.trainSeconds).toBeGreaterThan(0);
+    expect(clock.steadySteps).toBe(25 - WARMUP_STEPS);
+    expect(resumed.summary.trainSeconds).toBeGreaterThan(clock.trainSeconds);
+    expect(resumed.summary.steadyStateSteps).toBe(25 - WARMUP_STEPS + (15 - WARMUP_STEPS));
+    const tail = points
+      .filter((point) => point.key === "train/loss" && point.step < 39)
+      .map((point) => [point.step, point.value] as const);
     const expected = whole.filter(([step]) => step >= 25 && step < 39);
     expect(tail.map(([step]) => step)).toEqual(expected.map(([step]) => step));
     // tfjs's Adam recomputes beta^t with pow() on restore instead of repeated products: float32 noise only.
-    tail.forEach(([, value], index) => expect(Math.abs(value - expected[index]![1]) / expected[index]![1]).toBeLessThan(1e-5));
+    tail.forEach(([, value], index) => {
+      expect(Math.abs(value - expected[index]![1]) / expected[index]![1]).toBeLessThan(1e-5);
+    });
   });
 });
 
 describe("learning-rate schedules", () => {
-  const training = (schedule: object) => config({ training: { optimizer: { lr: 1 }, schedule, budget: { steps: 100 } } as never }).training;
+  const training = (schedule: object) =>
+    config({ training: { optimizer: { lr: 1 }, schedule, budget: { steps: 100 } } as never }).training;
   it("warms up linearly, then holds (warmup) or decays along a cosine to the floor", () => {
     expect(learningRateAt(training({ kind: "constant" }), 50, 100)).toBe(1);
     expect(learningRateAt(training({ kind: "warmup", warmupSteps: 10 }), 4, 100)).toBeCloseTo(0.5);

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import type * as tfType from "@tensorflow/tfjs";
+import { env } from "../../server/env.ts";
 import { patchWasmTransposedMatMul } from "./wasm-matmul.ts";
 
 export type Tf = typeof tfType;
@@ -8,7 +9,12 @@ export type BackendName = "tfjs-node-gpu" | "tfjs-node" | "wasm" | "cpu";
 export type BackendPreference = BackendName | "auto";
 export const BACKEND_ORDER: BackendName[] = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"];
 
-export type LoadedBackend = { tf: Tf; name: BackendName; tfjsVersion: string; tried: { name: BackendName; error: string }[] };
+export type LoadedBackend = {
+  tf: Tf;
+  name: BackendName;
+  tfjsVersion: string;
+  tried: { name: BackendName; error: string }[];
+};
 
 const require = createRequire(import.meta.url);
 
@@ -16,7 +22,7 @@ async function tryBackend(name: BackendName): Promise<Tf> {
   if (name === "tfjs-node-gpu" || name === "tfjs-node") {
     // Optional packages: they download libtensorflow at install, which fails without network,
     // and npm then drops them; importing them fails and we fall back.
-    const tf = (await import(name === "tfjs-node" ? "@tensorflow/tfjs-node" : "@tensorflow/tfjs-node-gpu")) as unknown as Tf;
+    const tf = (await import(name === "tfjs-node" ? "@tensorflow/tfjs-node" : "@tensorflow/tfjs-node-gpu")) as Tf;
     await tf.ready();
     if (tf.getBackend() !== "tensorflow") throw new Error(`${name} loaded but the backend is ${tf.getBackend()}`);
     return tf;
@@ -41,7 +47,7 @@ async function tryBackend(name: BackendName): Promise<Tf> {
  * resources.backend) or, for auto, tfjs-node-gpu, tfjs-node, wasm, cpu in that order.
  */
 export async function loadBackend(preference: BackendPreference = "auto"): Promise<LoadedBackend> {
-  const wanted = (process.env.TF_BACKEND as BackendPreference | undefined) || preference;
+  const wanted = env().TF_BACKEND ?? preference;
   if (wanted !== "auto" && !BACKEND_ORDER.includes(wanted)) {
     throw new Error(`TF_BACKEND must be one of auto, ${BACKEND_ORDER.join(", ")} (got ${wanted})`);
   }
@@ -55,5 +61,7 @@ export async function loadBackend(preference: BackendPreference = "auto"): Promi
       tried.push({ name, error: (error as Error).message.split("\n")[0] ?? String(error) });
     }
   }
-  throw new Error(`No TensorFlow.js backend could be loaded: ${tried.map((entry) => `${entry.name}: ${entry.error}`).join("; ")}`);
+  throw new Error(
+    `No TensorFlow.js backend could be loaded: ${tried.map((entry) => `${entry.name}: ${entry.error}`).join("; ")}`,
+  );
 }

@@ -4,9 +4,18 @@ type Tensors = TrainerState["variables"];
 
 /** A checkpoint as bytes: a 4-byte header length, a JSON header, then every tensor's float32 values. */
 export function encodeCheckpoint(state: TrainerState): Uint8Array {
-  const describe = (tensors: Tensors) => tensors.map((tensor) => ({ name: tensor.name, shape: tensor.shape, length: tensor.values.length }));
+  const tensorLayout = (tensors: Tensors) =>
+    tensors.map((tensor) => ({ name: tensor.name, shape: tensor.shape, length: tensor.values.length }));
   const header = new TextEncoder().encode(
-    JSON.stringify({ format: 1, step: state.step, elapsedSeconds: state.elapsedSeconds, bestValLoss: state.bestValLoss, variables: describe(state.variables), optimizer: describe(state.optimizer) }),
+    JSON.stringify({
+      format: 1,
+      step: state.step,
+      elapsedSeconds: state.elapsedSeconds,
+      ...(state.clock ? { clock: state.clock } : {}),
+      bestValLoss: state.bestValLoss,
+      variables: tensorLayout(state.variables),
+      optimizer: tensorLayout(state.optimizer),
+    }),
   );
   const tensors = [...state.variables, ...state.optimizer];
   const floats = tensors.reduce((sum, tensor) => sum + tensor.values.length, 0);
@@ -31,6 +40,7 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainerState {
     format: number;
     step: number;
     elapsedSeconds: number;
+    clock?: TrainerState["clock"];
     bestValLoss: number | null;
     variables: { name: string; shape: number[]; length: number }[];
     optimizer: { name: string; shape: number[]; length: number }[];
@@ -45,5 +55,12 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainerState {
     });
   const variables = read(header.variables);
   const optimizer = read(header.optimizer);
-  return { step: header.step, elapsedSeconds: header.elapsedSeconds, bestValLoss: header.bestValLoss, variables, optimizer };
+  return {
+    step: header.step,
+    elapsedSeconds: header.elapsedSeconds,
+    ...(header.clock ? { clock: header.clock } : {}),
+    bestValLoss: header.bestValLoss,
+    variables,
+    optimizer,
+  };
 }

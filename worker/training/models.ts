@@ -61,7 +61,10 @@ function activate(tf: Tf, x: Tensor, activation: string): Tensor {
       return tf.sigmoid(x);
     case "gelu":
       // tanh approximation (Hendrycks & Gimpel); tfjs has no gelu op.
-      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))));
+      return tf.mul(
+        tf.mul(x, 0.5),
+        tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))),
+      );
     default:
       return x;
   }
@@ -74,7 +77,10 @@ function layerNorm(tf: Tf, x: Tensor, gamma: Variable, beta: Variable): Tensor {
 
 type DenseLayer = { w: Variable; b: Variable };
 function dense(builder: Builder, name: string, fanIn: number, fanOut: number, gain = 1): DenseLayer {
-  return { w: builder.normal(`${name}_w`, [fanIn, fanOut], gain / Math.sqrt(fanIn)), b: builder.zeros(`${name}_b`, [fanOut]) };
+  return {
+    w: builder.normal(`${name}_w`, [fanIn, fanOut], gain / Math.sqrt(fanIn)),
+    b: builder.zeros(`${name}_b`, [fanOut]),
+  };
 }
 const applyDense = (tf: Tf, x: Tensor, layer: DenseLayer) => tf.add(tf.matMul(x, layer.w), layer.b);
 
@@ -83,7 +89,8 @@ const applyDense = (tf: Tf, x: Tensor, layer: DenseLayer) => tf.add(tf.matMul(x,
  * (UnsortedSegmentSum), and with a 27-character vocabulary the matmul costs next to nothing.
  * Returns [tokens, width].
  */
-const embed = (tf: Tf, ids: Tensor, table: Variable, vocab: number) => tf.matMul(tf.reshape(tf.oneHot(tf.cast(ids, "int32"), vocab), [-1, vocab]), table);
+const embed = (tf: Tf, ids: Tensor, table: Variable, vocab: number) =>
+  tf.matMul(tf.reshape(tf.oneHot(tf.cast(ids, "int32"), vocab), [-1, vocab]), table);
 
 /** Builds a model for the data: sizes from the spec, inputs and outputs from the dataset. Seeded. */
 export function buildModel(tf: Tf, spec: Model, data: PreparedData, seed: number): TrainableModel {
@@ -95,7 +102,10 @@ export function buildModel(tf: Tf, spec: Model, data: PreparedData, seed: number
   switch (spec.family) {
     case "linear": {
       // Zero initial weights, as in the seed article's gradient descent.
-      const layer = { w: builder.zeros("linear_w", [inputs, outputs], true), b: spec.bias ? builder.zeros("linear_b", [outputs]) : null };
+      const layer = {
+        w: builder.zeros("linear_w", [inputs, outputs], true),
+        b: spec.bias ? builder.zeros("linear_b", [outputs]) : null,
+      };
       forward = (x) => (layer.b ? tf.add(tf.matMul(x, layer.w), layer.b) : tf.matMul(x, layer.w));
       break;
     }
@@ -103,7 +113,9 @@ export function buildModel(tf: Tf, spec: Model, data: PreparedData, seed: number
       const gain = spec.activation === "relu" || spec.activation === "gelu" ? Math.SQRT2 : 1;
       const hidden = Array.from({ length: spec.depth }, (_, index) => ({
         dense: dense(builder, `hidden${index}`, index === 0 ? inputs : spec.width, spec.width, gain),
-        norm: spec.layerNorm ? { gamma: builder.ones(`ln${index}_g`, [spec.width]), beta: builder.zeros(`ln${index}_b`, [spec.width]) } : null,
+        norm: spec.layerNorm
+          ? { gamma: builder.ones(`ln${index}_g`, [spec.width]), beta: builder.zeros(`ln${index}_b`, [spec.width]) }
+          : null,
       }));
       const head = dense(builder, "head", spec.width, outputs);
       forward = (x, training, step) => {
@@ -111,7 +123,8 @@ export function buildModel(tf: Tf, spec: Model, data: PreparedData, seed: number
         hidden.forEach((layer, index) => {
           h = activate(tf, applyDense(tf, h, layer.dense), spec.activation);
           if (layer.norm) h = layerNorm(tf, h, layer.norm.gamma, layer.norm.beta);
-          if (training && spec.dropout > 0) h = tf.dropout(h, spec.dropout, undefined, seed * 100_003 + step * 31 + index);
+          if (training && spec.dropout > 0)
+            h = tf.dropout(h, spec.dropout, undefined, seed * 100_003 + step * 31 + index);
         });
         return applyDense(tf, h, head);
       };
@@ -121,7 +134,9 @@ export function buildModel(tf: Tf, spec: Model, data: PreparedData, seed: number
       const vocab = data.classes!;
       const table = builder.normal("embedding", [vocab, spec.embedding], 1);
       const gain = spec.activation === "relu" || spec.activation === "gelu" ? Math.SQRT2 : 1;
-      const hidden = Array.from({ length: spec.depth }, (_, index) => dense(builder, `hidden${index}`, index === 0 ? spec.context * spec.embedding : spec.hidden, spec.hidden, gain));
+      const hidden = Array.from({ length: spec.depth }, (_, index) =>
+        dense(builder, `hidden${index}`, index === 0 ? spec.context * spec.embedding : spec.hidden, spec.hidden, gain),
+      );
       const head = dense(builder, "head", spec.hidden, vocab, 0.1);
       forward = (x) => {
         let h: Tensor = tf.reshape(embed(tf, x, table, vocab), [-1, spec.context * spec.embedding]);
@@ -161,7 +176,10 @@ export function buildModel(tf: Tf, spec: Model, data: PreparedData, seed: number
           const k = split(applyDense(tf, normed, block.k));
           const v = split(applyDense(tf, normed, block.v));
           const scores = tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(headSize)), mask);
-          const attended = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores), v), [0, 2, 1, 3]), [batch * context, d]);
+          const attended = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores), v), [0, 2, 1, 3]), [
+            batch * context,
+            d,
+          ]);
           h = tf.add(h, tf.reshape(applyDense(tf, attended, block.o), [batch, context, d]));
           const normed2 = tf.reshape(layerNorm(tf, h, block.ln2.gamma, block.ln2.beta), [batch * context, d]);
           const mlp = applyDense(tf, activate(tf, applyDense(tf, normed2, block.up), "gelu"), block.down);
@@ -174,5 +192,13 @@ export function buildModel(tf: Tf, spec: Model, data: PreparedData, seed: number
     }
   }
   const paramCount = builder.variables.reduce((sum, variable) => sum + variable.size, 0);
-  return { variables: builder.variables, decayed: builder.decayed, forward, paramCount, dispose: () => builder.variables.forEach((variable) => variable.dispose()) };
+  return {
+    variables: builder.variables,
+    decayed: builder.decayed,
+    forward,
+    paramCount,
+    dispose: () => {
+      for (const variable of builder.variables) variable.dispose();
+    },
+  };
 }

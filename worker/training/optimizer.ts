@@ -12,7 +12,7 @@ export function createOptimizer(tf: Tf, training: Training): TrainingOptimizer {
     const optimizer = tf.train.adam(lr, beta1, beta2, epsilon);
     return {
       optimizer,
-      // Adam reads its learning rate on every step.
+      // Adam reads its learning rate on every step; tfjs types the field protected and offers no setter.
       setLearningRate: (value) => ((optimizer as unknown as { learningRate: number }).learningRate = value),
       weightDecay: kind === "adamw" ? weightDecay : 0,
     };

@@ -26,10 +26,19 @@ export function patchWasmTransposedMatMul(tf: Tf): void {
     scaleboardPatched: true,
     setupFunc: original.setupFunc,
     disposeFunc: original.disposeFunc,
-    kernelFunc: ({ inputs, backend, attrs }: { inputs: Record<string, TensorInfo>; backend: unknown; attrs: Record<string, unknown> }) => {
+    kernelFunc: ({
+      inputs,
+      backend,
+      attrs,
+    }: {
+      inputs: Record<string, TensorInfo>;
+      backend: unknown;
+      attrs: Record<string, unknown>;
+    }) => {
       const a = inputs.a!;
       const b = inputs.b!;
-      if (!attrs.transposeA && !attrs.transposeB) return original.kernelFunc({ inputs, backend: backend as never, attrs: attrs as never });
+      if (!attrs.transposeA && !attrs.transposeB)
+        return original.kernelFunc({ inputs, backend: backend as never, attrs: attrs as never });
       const aPlain = attrs.transposeA ? swapLastTwo(a, backend) : a;
       const bPlain = attrs.transposeB ? swapLastTwo(b, backend) : b;
       const result = original.kernelFunc({

@@ -1,6 +1,6 @@
 import type { Completion, CompletionContext, CompletionResult } from "@codemirror/autocomplete";
 import type { Text } from "@codemirror/state";
-import specSchema from "../../../spec.schema.json";
+import specSchema from "~/spec.schema.json";
 
 /**
  * Completion of spec keys and enum values from spec.schema.json. The cursor's place in the
@@ -29,6 +29,7 @@ type JsonSchema = {
 const ITEM = Symbol("item");
 type Segment = string | typeof ITEM;
 
+// TypeScript infers a JSON import's literal shape (siblings' keys as `undefined`), not the recursive JsonSchema it is.
 const root = specSchema as unknown as JsonSchema;
 
 /** The concrete schemas a node stands for: `$ref` resolved, `oneOf`/`anyOf`/`allOf` flattened. */
@@ -47,7 +48,8 @@ function variants(node: JsonSchema, depth = 0): JsonSchema[] {
 
 function childrenAt(nodes: JsonSchema[], segment: Segment): JsonSchema[] {
   const concrete = nodes.flatMap((n) => variants(n));
-  if (segment === ITEM) return concrete.flatMap((node) => (Array.isArray(node.items) ? node.items : node.items ? [node.items] : []));
+  if (segment === ITEM)
+    return concrete.flatMap((node) => (Array.isArray(node.items) ? node.items : node.items ? [node.items] : []));
   // A named property wins over free-form keys (`range:` in a sweep parameter is not a nested group).
   const named = concrete.flatMap((node) => {
     const property = node.properties?.[segment];
@@ -69,7 +71,9 @@ function typeLabel(node: JsonSchema): string {
   if (consts.length) return consts.join(" | ");
   const enums = all.flatMap((v) => v.enum ?? []).map(String);
   if (enums.length) return enums.join(" | ");
-  const types = new Set(all.flatMap((v) => (Array.isArray(v.type) ? v.type : v.type ? [v.type] : v.properties ? ["object"] : [])));
+  const types = new Set(
+    all.flatMap((v) => (Array.isArray(v.type) ? v.type : v.type ? [v.type] : v.properties ? ["object"] : [])),
+  );
   return [...types].join(" | ");
 }
 
@@ -108,7 +112,9 @@ function shapeOf(text: string): LineShape | null {
   const indent = leading?.[1]?.length ?? 0;
   const dash = Boolean(leading?.[2]);
   const keyColumn = leading?.[0].length ?? 0;
-  const pair = /^((?:"[^"]*"|'[^']*'|[^:#{}[\],'"][^:#{}[\],]*?))\s*:(?:\s+(.*?))?\s*(?:#.*)?$/.exec(text.slice(keyColumn));
+  const pair = /^((?:"[^"]*"|'[^']*'|[^:#{}[\],'"][^:#{}[\],]*?))\s*:(?:\s+(.*?))?\s*(?:#.*)?$/.exec(
+    text.slice(keyColumn),
+  );
   const key = pair?.[1] ? pair[1].replace(/^["']|["']$/g, "") : null;
   return { indent, dash, keyColumn, key, value: pair?.[2] ?? "" };
 }
@@ -179,7 +185,15 @@ function blockContext(doc: Text, lineNumber: number, column: number, lineIsItem:
 }
 
 type Place =
-  | { kind: "key"; path: Segment[]; siblings: Map<string, string>; from: number; prefix: string; column: number; flow: boolean }
+  | {
+      kind: "key";
+      path: Segment[];
+      siblings: Map<string, string>;
+      from: number;
+      prefix: string;
+      column: number;
+      flow: boolean;
+    }
   | { kind: "value"; path: Segment[]; from: number; prefix: string };
 
 /** Where the cursor is: typing a key of some mapping, or the value of some key. */
@@ -245,7 +259,15 @@ function placeAt(doc: Text, pos: number): Place | null {
     }
     siblings.delete(prefix);
   }
-  return { kind: "key", path, siblings, from: pos - prefix.length, prefix, column: keyColumn, flow: Boolean(innermost) };
+  return {
+    kind: "key",
+    path,
+    siblings,
+    from: pos - prefix.length,
+    prefix,
+    column: keyColumn,
+    flow: Boolean(innermost),
+  };
 }
 
 /** Drops the union members another key rules out (`family: mlp` rules out the transformer's keys). */
@@ -269,7 +291,8 @@ function keyOptions(place: Extract<Place, { kind: "key" }>): Completion[] {
   if (isSweepParameters) {
     sweepableCache ??= sweepablePaths();
     for (const path of sweepableCache) {
-      if (!place.siblings.has(path)) options.set(path, { label: path, type: "variable", detail: "config path", apply: `${path}: ` });
+      if (!place.siblings.has(path))
+        options.set(path, { label: path, type: "variable", detail: "config path", apply: `${path}: ` });
     }
     return [...options.values()];
   }
@@ -279,7 +302,12 @@ function keyOptions(place: Extract<Place, { kind: "key" }>): Completion[] {
       if (key === "$schema" || place.siblings.has(key) || options.has(key)) continue;
       const required = node.required?.includes(key) ?? false;
       const nested = !place.flow && isObjectOnly(property);
-      const info = [property.description, property.default !== undefined ? `default: ${JSON.stringify(property.default)}` : null].filter(Boolean).join("\n");
+      const info = [
+        property.description,
+        property.default !== undefined ? `default: ${JSON.stringify(property.default)}` : null,
+      ]
+        .filter(Boolean)
+        .join("\n");
       options.set(key, {
         label: key,
         type: "property",
@@ -304,11 +332,22 @@ function valueOptions(place: Extract<Place, { kind: "value" }>): Completion[] {
     for (const value of [...(node.enum ?? []), ...(node.const !== undefined ? [node.const] : [])]) {
       if (values.has(String(value))) continue;
       // Schema order (relu before gelu, grid before random), not alphabetical.
-      values.set(String(value), { label: String(value), type: "enum", detail: node.default === value ? "default" : undefined, boost: -values.size });
+      values.set(String(value), {
+        label: String(value),
+        type: "enum",
+        detail: node.default === value ? "default" : undefined,
+        boost: -values.size,
+      });
     }
     const types = Array.isArray(node.type) ? node.type : node.type ? [node.type] : [];
     if (types.includes("boolean")) {
-      for (const value of ["true", "false"]) if (!values.has(value)) values.set(value, { label: value, type: "keyword", detail: String(node.default) === value ? "default" : undefined });
+      for (const value of ["true", "false"])
+        if (!values.has(value))
+          values.set(value, {
+            label: value,
+            type: "keyword",
+            detail: String(node.default) === value ? "default" : undefined,
+          });
     }
   }
   return [...values.values()];

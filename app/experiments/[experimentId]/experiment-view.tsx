@@ -3,19 +3,27 @@
 import { keepPreviousData, skipToken, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { Suspense, useCallback, useMemo, useState } from "react";
-import { ToggleButton } from "../../_components/charts/chart-frame.tsx";
-import { CurvesPanel, MAX_CHART_RUNS, type ChartRun } from "../../_components/charts/curves-panel.tsx";
-import { readList, useUrlState } from "../../_components/charts/url-state.ts";
-import { LiveBadge } from "../../_components/charts/live-badge.tsx";
-import { useLiveUpdates } from "../../_components/charts/live-updates.ts";
-import { ConfigDiff } from "../../_components/config-diff.tsx";
-import { EmptyState } from "../../_components/empty-state.tsx";
-import { RunsTable, useRunsTableRows, type RunProgress } from "../../_components/runs-table.tsx";
-import { RunsTableFilters } from "../../_components/runs-table-filters.tsx";
-import { RunsTableGroups } from "../../_components/runs-table-groups.tsx";
-import { formatParamFilters, parseParamFilters, readSort, RUN_STATUSES, runsTableInput } from "../../_components/runs-table-state.tsx";
-import { ScalingPanel } from "../../_components/scaling-panel.tsx";
-import { Button } from "../../_components/ui.tsx";
+import { smallSelect, ToggleButton, ToolbarLabel } from "../../_features/charts/chart-frame.tsx";
+import { MAX_CHART_RUNS, type ChartRun } from "../../_features/charts/curves-panel.tsx";
+import { readList, useUrlState } from "../../_features/charts/url-state.ts";
+import { LiveBadge } from "../../_features/charts/live-badge.tsx";
+import { useLiveUpdates } from "../../_features/charts/live-updates.ts";
+import type { ExperimentPanelPage } from "../../_features/panels/panel-renderer.ts";
+import { panelRenderer } from "../../_features/panels/panel-renderers.ts";
+import { EmptyState } from "../../_ui/empty-state.tsx";
+import { HyperparameterView } from "../../_features/hyperparameters/hyperparameter-view.tsx";
+import { RunsTable, useRunsTableRows, type RunProgress } from "../../_features/runs/runs-table.tsx";
+import { RunsTableFilters } from "../../_features/runs/runs-table-filters.tsx";
+import { RunsTableGroups } from "../../_features/runs/runs-table-groups.tsx";
+import {
+  formatParamFilters,
+  parseParamFilters,
+  readSort,
+  runsTableInput,
+  withRunFilter,
+} from "../../_features/runs/runs-table-state.tsx";
+import { StatusCounts } from "../../_ui/status-counts.tsx";
+import { Button } from "../../_ui/ui.tsx";
 import { useTRPC } from "../../_trpc/react.tsx";
 import type { ExperimentPanel } from "./panels.ts";
 
@@ -32,20 +40,41 @@ type ExperimentViewProps = {
 export function ExperimentView(props: ExperimentViewProps) {
   // useSearchParams needs a Suspense boundary above it.
   return (
-    <Suspense fallback={<div aria-busy="true" className="h-64 animate-pulse rounded-xl bg-slate-200 dark:bg-slate-800" />}>
+    <Suspense
+      fallback={<div aria-busy="true" className="h-64 animate-pulse rounded-xl bg-slate-200 dark:bg-slate-800" />}
+    >
       <ExperimentViewInner {...props} />
     </Suspense>
   );
 }
 
-const linkStyles = "rounded text-slate-600 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-slate-400";
+const linkStyles =
+  "rounded text-slate-600 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-slate-400";
 
-function ExperimentViewInner({ experimentId, project, experimentName, specVersion, canEdit, panels, metric }: ExperimentViewProps) {
+function ExperimentViewInner({
+  experimentId,
+  project,
+  experimentName,
+  specVersion: initialSpecVersion,
+  canEdit,
+  panels,
+  metric,
+}: ExperimentViewProps) {
   const trpc = useTRPC();
+  // The latest spec version, kept current (a CLI apply invalidates it through live updates); the
+  // server's answer stands until the list arrives.
+  const specVersions = useQuery(trpc.spec.versions.queryOptions({ experimentId }));
+  const specVersion = specVersions.data ? (specVersions.data[0]?.version ?? null) : initialSpecVersion;
   const { params, set } = useUrlState();
+  const sort = useMemo(() => readSort(params), [params]);
   const experimentIds = useMemo(() => [experimentId], [experimentId]);
 
-  const tableInput = runsTableInput(experimentIds, params, { metric: metric.name, metricGoal: metric.goal });
+  // The runs inside the hyperparameter view's brushed ranges (null: nothing brushed).
+  const [brushedRunIds, setBrushedRunIds] = useState<string[] | null>(null);
+  const tableInput = withRunFilter(
+    runsTableInput(experimentIds, params, { metric: metric.name, metricGoal: metric.goal }),
+    brushedRunIds,
+  );
   const { query, rows, columns: paramColumns } = useRunsTableRows(tableInput);
 
   const experiments = useQuery(trpc.experiment.list.queryOptions(project ? { projectId: project.id } : skipToken));
@@ -60,34 +89,65 @@ function ExperimentViewInner({ experimentId, project, experimentName, specVersio
   const live = useLiveUpdates({ experimentIds, active });
 
   // Progress and step are on the runs list, not the table rows: read them while runs are active.
-  const runList = useQuery(trpc.run.list.queryOptions({ experimentId, limit: 1000 }, { enabled: (statusCounts.running ?? 0) > 0, placeholderData: keepPreviousData }));
+  const runList = useQuery(
+    trpc.run.list.queryOptions(
+      { experimentId, limit: 1000 },
+      { enabled: (statusCounts.running ?? 0) > 0, placeholderData: keepPreviousData },
+    ),
+  );
   const progress = useMemo(() => {
     const map = new Map<string, RunProgress>();
     for (const run of runList.data?.items ?? []) map.set(run.id, { progress: run.progress, step: run.step });
     return map;
   }, [runList.data]);
 
-  const selected = readList(params, "sel");
+  const selected = useMemo(() => readList(params, "sel"), [params]);
   const setSelected = (ids: string[]) => set({ sel: ids.length ? ids.join(",") : null });
 
   const chartRuns = useMemo((): ChartRun[] => {
     const byId = new Map(rows.map((row) => [row.id, row]));
     const chosen = selected.length > 0 ? selected.map((id) => byId.get(id) ?? { id, name: id, params: {} }) : rows;
     return chosen.slice(0, MAX_CHART_RUNS).map((row) => ({ id: row.id, name: row.name, params: row.params }));
-    // selected is re-derived from the URL each render; its joined form is the stable dependency.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [rows, selected.join(",")]);
+  }, [rows, selected]);
   const chartRunIds = chartRuns.map((run) => run.id);
-  const keys = useQuery(trpc.metrics.keys.queryOptions({ runIds: chartRunIds }, { enabled: chartRunIds.length > 0, placeholderData: keepPreviousData }));
+  const keys = useQuery(
+    trpc.metrics.keys.queryOptions(
+      { runIds: chartRunIds },
+      { enabled: chartRunIds.length > 0, placeholderData: keepPreviousData },
+    ),
+  );
   const metricOptions = keys.data?.keys.map((entry) => entry.key) ?? [];
 
   const tablePanel = panels.find((panel) => panel.kind === "table");
-  // A scaling panel asks for its fit once the curves are in (see ScalingPanel's hold).
-  const hasCurves = panels.some((panel) => panel.kind === "curves");
   const [curvesDrawn, setCurvesDrawn] = useState(false);
   const curvesSettled = useCallback(() => setCurvesDrawn(true), []);
+  const selectedRuns = useMemo(() => {
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return selected.flatMap((id) => {
+      const row = byId.get(id);
+      return row ? [{ id: row.id, name: row.name, values: row.params }] : [];
+    });
+  }, [rows, selected]);
+  const panelPage: ExperimentPanelPage = {
+    experimentId,
+    panels,
+    chartRuns,
+    paramColumns,
+    selectedCount: selected.length,
+    selectedRuns,
+    metricOptions,
+    succeededCount: statusCounts.succeeded ?? 0,
+    curvesDrawn,
+    onCurvesSettled: curvesSettled,
+  };
   const groupBy = params.get("tgroup");
-  const noRunsAtAll = query.isSuccess && rows.length === 0 && !params.get("q") && !params.get("status") && !params.get("pf");
+  const noRunsAtAll =
+    query.isSuccess &&
+    rows.length === 0 &&
+    !params.get("q") &&
+    !params.get("status") &&
+    !params.get("pf") &&
+    brushedRunIds === null;
 
   const queryClient = useQueryClient();
   const cancelAll = useMutation(
@@ -96,7 +156,6 @@ function ExperimentViewInner({ experimentId, project, experimentName, specVersio
     }),
   );
 
-  let curvesIndex = 0;
   return (
     <div className="space-y-6">
       <header className="space-y-2">
@@ -123,7 +182,7 @@ function ExperimentViewInner({ experimentId, project, experimentName, specVersio
           <div className="min-w-0">
             <h1 className="truncate text-2xl font-semibold tracking-tight">{experimentName ?? "Experiment"}</h1>
             <div className="mt-2 flex flex-wrap items-center gap-2">
-              <StatusCounts counts={statusCounts} />
+              <StatusCounts counts={statusCounts} testId="status-counts" pillTestIdPrefix="count-" />
               <LiveBadge mode={live.mode} />
             </div>
           </div>
@@ -141,7 +200,8 @@ function ExperimentViewInner({ experimentId, project, experimentName, specVersio
                 variant="danger"
                 disabled={cancelAll.isPending}
                 onClick={() => {
-                  if (window.confirm("Cancel every queued and running run of this experiment?")) cancelAll.mutate({ experimentId });
+                  if (window.confirm("Cancel every queued and running run of this experiment?"))
+                    cancelAll.mutate({ experimentId });
                 }}
               >
                 Cancel all
@@ -165,20 +225,46 @@ function ExperimentViewInner({ experimentId, project, experimentName, specVersio
           <RunsTableFilters params={params} set={set} paramColumns={paramColumns} />
           <div className="flex flex-wrap items-center justify-between gap-2">
             <SelectionBar selected={selected} onClear={() => setSelected([])} experimentId={experimentId} />
+            {/* The table's final and best columns, from the keys the runs logged (the experiment's metric first). */}
+            {metricOptions.length > 0 ? (
+              <ToolbarLabel label="Table metric">
+                <select
+                  className={`${smallSelect} max-w-48`}
+                  value={tableInput.metric ?? metric.name}
+                  onChange={(event) => set({ tmetric: event.target.value === metric.name ? null : event.target.value })}
+                  data-testid="runs-table-metric"
+                >
+                  {[...new Set([metric.name, tableInput.metric ?? metric.name, ...metricOptions])].map((option) => (
+                    <option key={option} value={option}>
+                      {option}
+                    </option>
+                  ))}
+                </select>
+              </ToolbarLabel>
+            ) : null}
             {tablePanel?.kind === "table" ? (
-              <ToggleButton pressed={params.get("cols") === "all"} onClick={() => set({ cols: params.get("cols") === "all" ? null : "all" })}>
+              <ToggleButton
+                pressed={params.get("cols") === "all"}
+                onClick={() => set({ cols: params.get("cols") === "all" ? null : "all" })}
+              >
                 All columns
               </ToggleButton>
             ) : null}
           </div>
           {query.isError ? (
-            <p role="alert" className="rounded-xl border border-red-300 bg-red-50 p-4 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
+            <p
+              role="alert"
+              className="rounded-xl border border-red-300 bg-red-50 p-4 text-sm text-red-800 dark:border-red-800 dark:bg-red-950 dark:text-red-200"
+            >
               Could not load the runs: {query.error.message}
             </p>
           ) : query.isPending ? (
             <div aria-busy="true" className="h-48 animate-pulse rounded-xl bg-slate-200 dark:bg-slate-800" />
           ) : rows.length === 0 ? (
-            <p className="rounded-xl border border-dashed border-slate-300 p-6 text-center text-sm text-slate-600 dark:border-slate-700 dark:text-slate-400" data-testid="runs-none-match">
+            <p
+              className="rounded-xl border border-dashed border-slate-300 p-6 text-center text-sm text-slate-600 dark:border-slate-700 dark:text-slate-400"
+              data-testid="runs-none-match"
+            >
               No runs match these filters.
             </p>
           ) : (
@@ -186,8 +272,8 @@ function ExperimentViewInner({ experimentId, project, experimentName, specVersio
               rows={rows}
               paramColumns={paramColumns}
               metricName={tableInput.metric ?? metric.name}
-              sort={readSort(params)}
-              onSort={(patch) => set(patch)}
+              sort={sort}
+              onSort={set}
               selected={selected}
               onSelect={setSelected}
               progress={progress}
@@ -213,44 +299,22 @@ function ExperimentViewInner({ experimentId, project, experimentName, specVersio
       )}
 
       {!noRunsAtAll ? (
+        <HyperparameterView
+          experimentId={experimentId}
+          metric={metric}
+          succeededCount={statusCounts.succeeded ?? 0}
+          onRunFilter={setBrushedRunIds}
+        />
+      ) : null}
+
+      {!noRunsAtAll ? (
         <div className="grid gap-4 xl:grid-cols-2">
           {panels.map((panel, index) => {
-            if (panel.kind === "curves") {
-              const prefix = curvesIndex === 0 ? "" : `c${curvesIndex}.`;
-              curvesIndex++;
-              return (
-                <CurvesPanel
-                  key={`curves-${index}`}
-                  runs={chartRuns}
-                  paramKeys={paramColumns}
-                  urlPrefix={prefix}
-                  defaults={{ metric: panel.metric, x: panel.x, logX: panel.logX, logY: panel.logY, ...(panel.groupBy ? { groupBy: panel.groupBy } : {}) }}
-                  title={selected.length > 0 ? `Curves of ${selected.length} selected run${selected.length === 1 ? "" : "s"}` : undefined}
-                  onSettled={curvesSettled}
-                />
-              );
-            }
-            if (panel.kind === "scaling") {
-              return (
-                <ScalingPanel
-                  key={`scaling-${index}`}
-                  hold={hasCurves && !curvesDrawn}
-                  source={{ experimentId }}
-                  defaults={{ metric: panel.metric, x: panel.x, fit: panel.fit }}
-                  metricOptions={metricOptions}
-                  revision={statusCounts.succeeded ?? 0}
-                />
-              );
-            }
-            if (panel.kind === "config-diff") {
-              const byId = new Map(rows.map((row) => [row.id, row]));
-              const diffRuns = selected.flatMap((id) => {
-                const row = byId.get(id);
-                return row ? [{ id: row.id, name: row.name, values: row.params }] : [];
-              });
-              return <ConfigDiff key={`diff-${index}`} runs={diffRuns} note="Swept parameters of the selected runs." />;
-            }
-            return null;
+            const { Experiment } = panelRenderer(panel.kind);
+            return Experiment ? (
+              // biome-ignore lint/suspicious/noArrayIndexKey: the spec's panels are a fixed list for the page's life; a panel's place is its identity.
+              <Experiment key={`${panel.kind}-${index}`} panel={panel} index={index} page={panelPage} />
+            ) : null;
           })}
         </div>
       ) : null}
@@ -258,12 +322,27 @@ function ExperimentViewInner({ experimentId, project, experimentName, specVersio
   );
 }
 
-function SelectionBar({ selected, onClear, experimentId }: { selected: string[]; onClear: () => void; experimentId: string }) {
+function SelectionBar({
+  selected,
+  onClear,
+  experimentId,
+}: {
+  selected: string[];
+  onClear: () => void;
+  experimentId: string;
+}) {
   if (selected.length === 0) {
-    return <p className="text-xs text-slate-500 dark:text-slate-400">Select runs to plot only those, or to compare them (across experiments too).</p>;
+    return (
+      <p className="text-xs text-slate-500 dark:text-slate-400">
+        Select runs to plot only those, or to compare them (across experiments too).
+      </p>
+    );
   }
   return (
-    <div className="flex flex-wrap items-center gap-2 rounded-lg bg-indigo-50 px-3 py-2 text-sm dark:bg-indigo-950/60" data-testid="selection-bar">
+    <div
+      className="flex flex-wrap items-center gap-2 rounded-lg bg-indigo-50 px-3 py-2 text-sm dark:bg-indigo-950/60"
+      data-testid="selection-bar"
+    >
       <span>
         {selected.length} run{selected.length === 1 ? "" : "s"} selected
       </span>
@@ -278,28 +357,5 @@ function SelectionBar({ selected, onClear, experimentId }: { selected: string[];
         Clear selection
       </Button>
     </div>
-  );
-}
-
-const COUNT_STYLES: Record<string, string> = {
-  queued: "bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-200",
-  running: "bg-sky-100 text-sky-800 dark:bg-sky-950 dark:text-sky-300",
-  succeeded: "bg-emerald-100 text-emerald-800 dark:bg-emerald-950 dark:text-emerald-300",
-  failed: "bg-red-100 text-red-800 dark:bg-red-950 dark:text-red-300",
-  diverged: "bg-amber-100 text-amber-800 dark:bg-amber-950 dark:text-amber-300",
-  canceled: "bg-slate-100 text-slate-500 dark:bg-slate-800 dark:text-slate-400",
-};
-
-function StatusCounts({ counts }: { counts: Record<string, number> }) {
-  const present = RUN_STATUSES.filter((status) => (counts[status] ?? 0) > 0);
-  if (present.length === 0) return <span className="text-sm text-slate-500">no runs</span>;
-  return (
-    <ul className="flex flex-wrap gap-1" aria-label="Runs by status" data-testid="status-counts">
-      {present.map((status) => (
-        <li key={status} data-testid={`count-${status}`} className={`rounded-full px-2 py-0.5 text-xs font-medium ${COUNT_STYLES[status]}`}>
-          {counts[status]} {status}
-        </li>
-      ))}
-    </ul>
   );
 }

@@ -2,8 +2,8 @@ import { TRPCError } from "@trpc/server";
 import type { Metadata } from "next";
 import { notFound, redirect } from "next/navigation";
 // Parsing happens here, on the server: the browser gets the resolved panels, never the YAML to parse.
-import { parseSpec } from "../../../server/domain/spec/parse-spec.ts";
-import { paramsFromRecord, runsTableInput } from "../../_components/runs-table-state.tsx";
+import { parseSpec } from "~/server/domain/spec/parse-spec.ts";
+import { paramsFromRecord, runsTableInput } from "../../_features/runs/runs-table-state.tsx";
 import { getViewer } from "../../_lib/viewer.ts";
 import { HydrateClient, getQueryClient, trpc } from "../../_trpc/server.tsx";
 import { DEFAULT_PANELS, type ExperimentPanel } from "./panels.ts";
@@ -11,7 +11,10 @@ import { ExperimentView } from "./experiment-view.tsx";
 
 export const dynamic = "force-dynamic";
 
-type Props = { params: Promise<{ experimentId: string }>; searchParams: Promise<Record<string, string | string[] | undefined>> };
+type Props = {
+  params: Promise<{ experimentId: string }>;
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+};
 
 /** The latest spec version, null when the experiment has none (runs imported or logged from outside); a 404 when it does not exist. */
 async function loadSpec(experimentId: string) {
@@ -36,7 +39,10 @@ async function assertExperimentReadable(experimentId: string) {
   }
 }
 
-function resolvedSpec(source: string, format: string): { panels: ExperimentPanel[]; metric: { name: string; goal: "min" | "max" } } | null {
+function resolvedSpec(
+  source: string,
+  format: string,
+): { panels: ExperimentPanel[]; metric: { name: string; goal: "min" | "max" } } | null {
   try {
     const { spec } = parseSpec(source, format === "json" ? "spec.json" : "spec.yaml");
     return { panels: spec.panels, metric: spec.metric };
@@ -61,16 +67,27 @@ export default async function ExperimentPage({ params, searchParams }: Props) {
   if (!spec) await assertExperimentReadable(experimentId);
 
   const resolved = spec ? resolvedSpec(spec.source, spec.format) : null;
-  const panels = resolved && resolved.panels.length > 0 ? resolved.panels : DEFAULT_PANELS(resolved?.metric.name ?? "val/loss");
-  const metric = resolved?.metric ?? { name: "val/loss", goal: "min" as const };
+  // The spec's metric when it names one, else the project's setting, else val/loss.
+  const { name, goal } = await getQueryClient().fetchQuery(trpc.experiment.metric.queryOptions({ experimentId }));
+  const metric = { name, goal };
+  const panels = resolved && resolved.panels.length > 0 ? resolved.panels : DEFAULT_PANELS(metric.name);
   const teamId = spec?.experiment.project.teamId ?? null;
   const role = viewer.teams.find((team) => team.id === teamId)?.role ?? null;
 
   const queryClient = getQueryClient();
-  const tableInput = runsTableInput([experimentId], paramsFromRecord(await searchParams), { metric: metric.name, metricGoal: metric.goal });
+  const tableInput = runsTableInput([experimentId], paramsFromRecord(await searchParams), {
+    metric: metric.name,
+    metricGoal: metric.goal,
+  });
   await Promise.all([
-    spec ? queryClient.prefetchQuery(trpc.experiment.list.queryOptions({ projectId: spec.experiment.projectId })) : null,
-    queryClient.prefetchInfiniteQuery(trpc.runsTable.list.infiniteQueryOptions(tableInput, { getNextPageParam: (page) => page.nextCursor ?? undefined })),
+    spec
+      ? queryClient.prefetchQuery(trpc.experiment.list.queryOptions({ projectId: spec.experiment.projectId }))
+      : null,
+    queryClient.prefetchInfiniteQuery(
+      trpc.runsTable.list.infiniteQueryOptions(tableInput, {
+        getNextPageParam: (page) => page.nextCursor ?? undefined,
+      }),
+    ),
   ]);
 
   return (

@@ -1,6 +1,6 @@
 import Link from "next/link";
-import { AcceptInviteButton } from "../../_components/accept-invite-button.tsx";
-import { EmptyState } from "../../_components/empty-state.tsx";
+import { AcceptInviteButton } from "../../_features/team/accept-invite-button.tsx";
+import { EmptyState } from "../../_ui/empty-state.tsx";
 import { getViewer } from "../../_lib/viewer.ts";
 import { getQueryClient, trpc } from "../../_trpc/server.tsx";
 
@@ -25,14 +25,21 @@ export default async function InvitePage({ params }: { params: Promise<{ token: 
     <div className="mx-auto max-w-md space-y-4 text-center">
       <h1 className="text-2xl font-semibold tracking-tight">Join {preview.teamName}</h1>
       <p className="text-sm text-slate-600 dark:text-slate-400">
-        You are invited as <strong data-testid="invite-role">{preview.role}</strong>. The link expires {preview.expiresAt.toUTCString()}.
+        You are invited as <strong data-testid="invite-role">{preview.role}</strong>. The link expires{" "}
+        {preview.expiresAt.toUTCString()}.
       </p>
       {viewer.user ? (
         <AcceptInviteButton token={token} teamName={preview.teamName} />
       ) : (
         <p className="text-sm">
-          <Link className="text-indigo-600 underline dark:text-indigo-400" href={`/sign-up${query}`}>Create an account</Link> or{" "}
-          <Link className="text-indigo-600 underline dark:text-indigo-400" href={`/sign-in${query}`}>sign in</Link> to accept.
+          <Link className="text-indigo-600 underline dark:text-indigo-400" href={`/sign-up${query}`}>
+            Create an account
+          </Link>{" "}
+          or{" "}
+          <Link className="text-indigo-600 underline dark:text-indigo-400" href={`/sign-in${query}`}>
+            sign in
+          </Link>{" "}
+          to accept.
         </p>
       )}
     </div>

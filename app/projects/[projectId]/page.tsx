@@ -2,9 +2,10 @@ import { TRPCError } from "@trpc/server";
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound, redirect } from "next/navigation";
-import { ExperimentList } from "../../_components/experiment-list.tsx";
+import { ExperimentList } from "../../_features/runs/experiment-list.tsx";
 import { getViewer } from "../../_lib/viewer.ts";
 import { HydrateClient, getQueryClient, trpc } from "../../_trpc/server.tsx";
+import { ProjectMetricForm } from "./project-metric-form.tsx";
 
 export const dynamic = "force-dynamic";
 
@@ -33,10 +34,14 @@ export default async function ProjectPage({ params }: Props) {
   const { projectId } = await params;
   const project = await loadProject(projectId);
   await getQueryClient().prefetchQuery(trpc.experiment.list.queryOptions({ projectId }));
+  const role = viewer.teams.find((team) => team.id === project.teamId)?.role ?? null;
   return (
     <HydrateClient>
       <nav aria-label="Breadcrumb" className="mb-2 text-sm">
-        <Link href="/" className="rounded text-slate-600 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-slate-400">
+        <Link
+          href="/"
+          className="rounded text-slate-600 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-slate-400"
+        >
           Projects
         </Link>
         <span aria-hidden className="mx-1 text-slate-400">
@@ -46,7 +51,9 @@ export default async function ProjectPage({ params }: Props) {
       <div className="mb-6 flex flex-wrap items-start justify-between gap-4">
         <div>
           <h1 className="text-2xl font-semibold tracking-tight">{project.name}</h1>
-          {project.description ? <p className="mt-1 max-w-2xl text-sm text-slate-600 dark:text-slate-400">{project.description}</p> : null}
+          {project.description ? (
+            <p className="mt-1 max-w-2xl text-sm text-slate-600 dark:text-slate-400">{project.description}</p>
+          ) : null}
         </div>
         <div className="flex items-center gap-2">
           <Link
@@ -64,6 +71,7 @@ export default async function ProjectPage({ params }: Props) {
           </Link>
         </div>
       </div>
+      <ProjectMetricForm projectId={project.id} canEdit={role === "editor" || role === "admin"} />
       <ExperimentList projectId={project.id} projectName={project.name} />
     </HydrateClient>
   );

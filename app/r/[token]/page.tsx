@@ -3,9 +3,9 @@ import type { Metadata } from "next";
 import { headers } from "next/headers";
 import { notFound } from "next/navigation";
 import { cache } from "react";
-import { createRequestContext } from "../../../server/api/request-context.ts";
-import { createCaller } from "../../../server/api/root.ts";
-import { ReportDocument } from "../_components/report-document.tsx";
+import { createRequestContext } from "~/server/api/request-context.ts";
+import { createCaller } from "~/server/api/root.ts";
+import { ReportDocument } from "../../_features/reports/report-document.tsx";
 
 export const dynamic = "force-dynamic";
 

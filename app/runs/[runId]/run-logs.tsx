@@ -33,7 +33,11 @@ export function RunLogs({ runId, onStatus }: { runId: string; onStatus?: (status
     const poll = async () => {
       try {
         // Read fresh every time: the cursor moves, so each call is its own request.
-        const page = await queryClient.fetchQuery({ ...trpc.run.logs.queryOptions({ runId, afterId: lastId.current }), staleTime: 0, gcTime: 0 });
+        const page = await queryClient.fetchQuery({
+          ...trpc.run.logs.queryOptions({ runId, afterId: lastId.current }),
+          staleTime: 0,
+          gcTime: 0,
+        });
         if (stopped) return;
         if (page.lines.length > 0) {
           lastId.current = page.lines.at(-1)!.id;
@@ -61,18 +65,29 @@ export function RunLogs({ runId, onStatus }: { runId: string; onStatus?: (status
     };
   }, [runId, follow, queryClient, trpc]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `lines` is the trigger, not a value read: the box scrolls to the bottom after new lines render.
   useEffect(() => {
     if (follow && box.current) box.current.scrollTop = box.current.scrollHeight;
   }, [lines, follow]);
 
   return (
-    <section data-testid="run-logs" aria-labelledby="run-logs-title" className="min-w-0 rounded-xl border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
+    <section
+      data-testid="run-logs"
+      aria-labelledby="run-logs-title"
+      className="min-w-0 rounded-xl border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900"
+    >
       <div className="mb-2 flex flex-wrap items-center justify-between gap-2">
         <h2 id="run-logs-title" className="font-medium">
           Logs
         </h2>
         <label className="flex items-center gap-1.5 text-xs text-slate-600 dark:text-slate-400">
-          <input type="checkbox" className="h-4 w-4 accent-indigo-600" checked={follow} onChange={(event) => setFollow(event.target.checked)} disabled={finished} />
+          <input
+            type="checkbox"
+            className="h-4 w-4 accent-indigo-600"
+            checked={follow}
+            onChange={(event) => setFollow(event.target.checked)}
+            disabled={finished}
+          />
           Follow {finished ? "(run finished)" : ""}
         </label>
       </div>
@@ -85,17 +100,24 @@ export function RunLogs({ runId, onStatus }: { runId: string; onStatus?: (status
         <div aria-busy="true" className="h-40 animate-pulse rounded-lg bg-slate-100 dark:bg-slate-800" />
       ) : lines.length === 0 ? (
         <p className="rounded-lg border border-dashed border-slate-300 p-4 text-center text-sm text-slate-600 dark:border-slate-700 dark:text-slate-400">
-          {status === "queued" ? "No output yet: the run is waiting for a worker." : "This run has written no log lines."}
+          {status === "queued"
+            ? "No output yet: the run is waiting for a worker."
+            : "This run has written no log lines."}
         </p>
       ) : (
         <pre
           ref={box}
+          // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling box must take focus so keyboard users can scroll it (WCAG 2.1.1).
           tabIndex={0}
+          role="log"
           aria-label="Log output"
           className="max-h-96 overflow-auto rounded-lg bg-slate-950 p-3 font-mono text-xs leading-5 text-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500"
         >
           {lines.map((line) => (
-            <div key={String(line.id)} className={`whitespace-pre-wrap break-words ${line.stream === "stderr" ? "text-red-300" : ""}`}>
+            <div
+              key={String(line.id)}
+              className={`whitespace-pre-wrap break-words ${line.stream === "stderr" ? "text-red-300" : ""}`}
+            >
               <span className="select-none text-slate-500">{line.createdAt.toLocaleTimeString()} </span>
               {line.attempt > 1 ? <span className="select-none text-amber-400">[attempt {line.attempt}] </span> : null}
               {line.line}

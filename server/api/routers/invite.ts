@@ -13,5 +13,7 @@ export const inviteRouter = router({
     .input(z.object({ inviteId: z.string().min(1) }))
     .mutation(({ ctx, input }) => revokeInvite(ctx.db, ctx.team.teamId, input.inviteId)),
   preview: publicProcedure.input(ZInviteTokenInput).query(({ ctx, input }) => previewInvite(ctx.db, input.token)),
-  accept: userProcedure.input(ZInviteTokenInput).mutation(({ ctx, input }) => acceptInvite(ctx.db, ctx.userId, input.token)),
+  accept: userProcedure
+    .input(ZInviteTokenInput)
+    .mutation(({ ctx, input }) => acceptInvite(ctx.db, ctx.userId, input.token)),
 });

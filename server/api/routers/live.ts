@@ -1,7 +1,6 @@
 import { runEventHubFor } from "../../domain/live/run-event-hub.ts";
 import { streamRunEvents, ZRunEventsInput } from "../../domain/live/stream-run-events.ts";
-import { assertRunsReadable } from "../../domain/metrics/query-series.ts";
-import { assertExperimentsReadable } from "../../domain/run/runs-table.ts";
+import { assertExperimentsReadable, assertRunsReadable } from "../../domain/access/resource-access.ts";
 import { authedProcedure, router } from "../trpc.ts";
 
 export const liveRouter = router({

@@ -1,5 +1,6 @@
+import { assertRunsReadable } from "../../domain/access/resource-access.ts";
 import { packSeries } from "../../domain/metrics/pack-series.ts";
-import { assertRunsReadable, listMetricKeys, querySeries, ZMetricKeysQuery, ZSeriesQuery } from "../../domain/metrics/query-series.ts";
+import { listMetricKeys, querySeries, ZMetricKeysQuery, ZSeriesQuery } from "../../domain/metrics/query-series.ts";
 import { authedProcedure, router } from "../trpc.ts";
 
 // Every run named must be readable (viewer); one unknown or other team's run makes the call NOT_FOUND.
@@ -18,5 +19,5 @@ export const metricsRouter = router({
       await assertRunsReadable(ctx.db, ctx.actor, input.runIds);
       return next();
     })
-    .query(({ ctx, input }) => listMetricKeys(ctx.db, input.runIds)),
+    .query(({ ctx, input }) => listMetricKeys(ctx.db, input)),
 });

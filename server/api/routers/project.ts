@@ -2,6 +2,7 @@ import { z } from "zod";
 import { createProject, ZCreateProjectInput } from "../../domain/project/create-project.ts";
 import { getProject } from "../../domain/project/get-project.ts";
 import { listProjects } from "../../domain/project/list-projects.ts";
+import { setProjectMetric, ZSetProjectMetricInput } from "../../domain/project/project-metric.ts";
 import { projectProcedure, router, teamProcedure } from "../trpc.ts";
 
 export const projectRouter = router({
@@ -12,4 +13,8 @@ export const projectRouter = router({
   create: teamProcedure({ role: "editor" })
     .input(ZCreateProjectInput)
     .mutation(({ ctx, input }) => createProject(ctx.db, ctx.team.teamId, input)),
+  /** The metric the project's views default to when a run's spec names none (runs logged from Python, MLflow, HTTP). */
+  setMetric: projectProcedure({ role: "editor" })
+    .input(ZSetProjectMetricInput)
+    .mutation(({ ctx, input }) => setProjectMetric(ctx.db, ctx.project.projectId, input)),
 });

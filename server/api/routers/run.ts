@@ -11,8 +11,12 @@ export const runRouter = router({
     .query(({ ctx, input }) => listRuns(ctx.db, ctx.experimentId, input)),
   /** The run page: identity, status, sizes, config, summary, environment and each key's last value. */
   get: runProcedure({ role: "viewer" }).query(({ ctx }) => getRun(ctx.db, ctx.runId)),
-  cancel: runProcedure({ role: "editor" }).mutation(({ ctx }) => cancelRuns(ctx.db, { runIds: [ctx.runId] })),
-  cancelExperiment: experimentProcedure({ role: "editor" }).mutation(({ ctx }) => cancelRuns(ctx.db, { experimentId: ctx.experimentId })),
+  cancel: runProcedure({ role: "editor" }).mutation(async ({ ctx }) =>
+    cancelRuns(ctx.db, { runIds: [ctx.runId] }, await ctx.queue()),
+  ),
+  cancelExperiment: experimentProcedure({ role: "editor" }).mutation(async ({ ctx }) =>
+    cancelRuns(ctx.db, { experimentId: ctx.experimentId }, await ctx.queue()),
+  ),
   logs: runProcedure({ role: "viewer" })
     .input(z.object({ afterId: z.bigint().nullish() }))
     .query(({ ctx, input }) => readRunLogs(ctx.db, ctx.runId, input.afterId ?? null)),

@@ -1,5 +1,6 @@
-import { assertRunsReadable } from "../../domain/metrics/query-series.ts";
-import { assertExperimentsReadable, groupRunsTable, listRunsTable, ZRunsTableGroupsInput, ZRunsTableInput } from "../../domain/run/runs-table.ts";
+import { assertExperimentsReadable, assertRunsReadable } from "../../domain/access/resource-access.ts";
+import { readConfigDiff, ZConfigDiffInput } from "../../domain/config/read-config-diff.ts";
+import { groupRunsTable, listRunsTable, ZRunsTableGroupsInput, ZRunsTableInput } from "../../domain/run/runs-table.ts";
 import { annotateRun, ZAnnotateRunInput } from "../../domain/run/update-run.ts";
 import { authedProcedure, router, runProcedure } from "../trpc.ts";
 
@@ -20,6 +21,14 @@ export const runsTableRouter = router({
       return next();
     })
     .query(({ ctx, input }) => groupRunsTable(ctx.db, input)),
+  /** What differs between the runs' whole resolved configs (compare, the experiment page's config-diff panel). */
+  configDiff: authedProcedure
+    .input(ZConfigDiffInput)
+    .use(async ({ ctx, input, next }) => {
+      await assertRunsReadable(ctx.db, ctx.actor, input.runIds);
+      return next();
+    })
+    .query(({ ctx, input }) => readConfigDiff(ctx.db, input)),
   annotate: runProcedure({ role: "editor" })
     .input(ZAnnotateRunInput)
     .mutation(({ ctx, input }) => annotateRun(ctx.db, ctx.runId, input)),

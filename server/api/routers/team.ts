@@ -1,8 +1,14 @@
 import { createTeam, ZCreateTeamInput } from "../../domain/team/create-team.ts";
-import { changeMemberRole, removeMember, ZChangeRoleInput, ZRemoveMemberInput } from "../../domain/team/change-member.ts";
+import {
+  changeMemberRole,
+  removeMember,
+  ZChangeRoleInput,
+  ZRemoveMemberInput,
+} from "../../domain/team/change-member.ts";
 import { getTeam } from "../../domain/team/get-team.ts";
 import { listMembers } from "../../domain/team/list-members.ts";
 import { listTeamsForUser } from "../../domain/team/list-teams.ts";
+import { unlockSignIn, ZUnlockSignInInput } from "../../domain/team/unlock-sign-in.ts";
 import { deleteTeam, renameTeam, ZRenameTeamInput } from "../../domain/team/update-team.ts";
 import { router, teamProcedure, userProcedure } from "../trpc.ts";
 
@@ -17,6 +23,9 @@ export const teamRouter = router({
   removeMember: teamProcedure({ role: "admin" })
     .input(ZRemoveMemberInput)
     .mutation(({ ctx, input }) => removeMember(ctx.db, ctx.team.teamId, input.userId)),
+  unlockSignIn: teamProcedure({ role: "admin" })
+    .input(ZUnlockSignInInput)
+    .mutation(({ ctx, input }) => unlockSignIn(ctx.db, ctx.team.teamId, input.userId)),
   rename: teamProcedure({ role: "admin" })
     .input(ZRenameTeamInput)
     .mutation(({ ctx, input }) => renameTeam(ctx.db, ctx.team.teamId, input.name)),

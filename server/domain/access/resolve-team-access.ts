@@ -1,53 +1,51 @@
 import type { Db } from "../../db.ts";
-import type { ApiKeyScope, Role } from "../../generated/prisma/enums.ts";
+import type { Role } from "../../generated/prisma/enums.ts";
 import { AppError } from "../app-error.ts";
 import type { Actor } from "./actor.ts";
 import { FULL_KEY_ROLE, roleAtLeast } from "./roles.ts";
 
-export type TeamAccess = { teamId: string; role: Role | null; actor: Actor };
+/** What a key may be used for outside tRPC: logging runs (/api/v1) or running a worker (/api/v1/worker). */
+export type KeyUse = "ingest" | "worker";
+
+const INVALID_KEY = "Invalid, expired or revoked API key";
 
 /**
- * Checks that the actor may use a team at the given role. A team the actor is not in answers
- * exactly like a team that does not exist (NOT_FOUND); a member without the role gets FORBIDDEN.
+ * The role a key acts with in its team: the lesser of what its scope allows (FULL_KEY_ROLE for
+ * `full`) and its creator's current role there. A key whose creator has left the team is dead.
  */
-export async function resolveTeamAccess(
-  db: Db,
-  actor: Actor,
-  teamId: string,
-  minimumRole: Role,
-  keyScopes: readonly ApiKeyScope[] = [],
-): Promise<TeamAccess> {
-  if (actor.kind === "apiKey") {
-    if (actor.teamId !== teamId) throw new AppError("NOT_FOUND", "Team not found");
-    if (actor.scope === "full" && roleAtLeast(FULL_KEY_ROLE, minimumRole)) return { teamId, role: FULL_KEY_ROLE, actor };
-    if (keyScopes.includes(actor.scope)) return { teamId, role: null, actor };
-    throw new AppError("FORBIDDEN", `An API key with scope "${actor.scope}" cannot do this`);
-  }
-  const membership = await db.membership.findUnique({
-    where: { teamId_userId: { teamId, userId: actor.userId } },
+export async function keyRole(db: Db, actor: Extract<Actor, { kind: "apiKey" }>): Promise<Role> {
+  const creator = await db.membership.findUnique({
+    where: { teamId_userId: { teamId: actor.teamId, userId: actor.userId } },
     select: { role: true },
   });
-  if (!membership) throw new AppError("NOT_FOUND", "Team not found");
-  if (!roleAtLeast(membership.role, minimumRole)) {
-    throw new AppError("FORBIDDEN", `This needs the ${minimumRole} role in the team; you are a ${membership.role}`);
-  }
-  return { teamId, role: membership.role, actor };
+  if (!creator) throw new AppError("UNAUTHORIZED", INVALID_KEY);
+  return roleAtLeast(creator.role, FULL_KEY_ROLE) ? FULL_KEY_ROLE : creator.role;
 }
 
-/** The team that owns a project, with the same not-found rule for outsiders. */
-export async function resolveProjectAccess(
+/**
+ * Checks a key for /api/v1 (ingest) or the worker API: its scope names the use (or is `full`), and
+ * it acts with at least `minimumRole` (both uses write runs; a read such as GET /api/v1/runs/:id
+ * needs only viewer).
+ */
+export async function authorizeKeyUse(
   db: Db,
-  actor: Actor,
-  projectId: string,
-  minimumRole: Role,
-  keyScopes: readonly ApiKeyScope[] = [],
-): Promise<TeamAccess & { projectId: string }> {
-  const project = await db.project.findUnique({ where: { id: projectId }, select: { teamId: true } });
-  if (!project) throw new AppError("NOT_FOUND", "Project not found");
-  try {
-    return { ...(await resolveTeamAccess(db, actor, project.teamId, minimumRole, keyScopes)), projectId };
-  } catch (error) {
-    if (error instanceof AppError && error.code === "NOT_FOUND") throw new AppError("NOT_FOUND", "Project not found");
-    throw error;
+  actor: Extract<Actor, { kind: "apiKey" }>,
+  use: KeyUse,
+  minimumRole: Role = "editor",
+): Promise<void> {
+  if (actor.scope !== use && actor.scope !== "full") {
+    throw new AppError(
+      "FORBIDDEN",
+      use === "ingest"
+        ? `An API key with scope "${actor.scope}" cannot log runs; use an ingest or full key`
+        : `An API key with scope "${actor.scope}" cannot run a worker; create a key with scope worker on the Team page`,
+    );
+  }
+  const role = await keyRole(db, actor);
+  if (!roleAtLeast(role, minimumRole)) {
+    throw new AppError(
+      "FORBIDDEN",
+      `This API key acts as a ${role}: the member who created it is now a ${role} in the team`,
+    );
   }
 }

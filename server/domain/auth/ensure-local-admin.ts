@@ -13,7 +13,12 @@ export async function ensureLocalAdmin(db: Db): Promise<{ userId: string }> {
   });
   const memberships = await db.membership.count({ where: { userId: LOCAL_ADMIN_ID } });
   if (memberships === 0) {
-    const team = await db.team.upsert({ where: { slug: LOCAL_TEAM_SLUG }, create: { name: "Local", slug: LOCAL_TEAM_SLUG }, update: {}, select: { id: true } });
+    const team = await db.team.upsert({
+      where: { slug: LOCAL_TEAM_SLUG },
+      create: { name: "Local", slug: LOCAL_TEAM_SLUG },
+      update: {},
+      select: { id: true },
+    });
     await db.membership.upsert({
       where: { teamId_userId: { teamId: team.id, userId: LOCAL_ADMIN_ID } },
       create: { teamId: team.id, userId: LOCAL_ADMIN_ID, role: "admin" },

@@ -24,18 +24,34 @@ export async function saveCheckpoint(
       await mkdir(path.dirname(filePath), { recursive: true });
       await writeFile(filePath, data);
     } catch (error) {
-      throw new CheckpointError(`cannot write the checkpoint to ${filePath}: ${(error as NodeJS.ErrnoException).code ?? ""} ${(error as Error).message}`.trim());
+      throw new CheckpointError(
+        `cannot write the checkpoint to ${filePath}: ${(error as NodeJS.ErrnoException).code ?? ""} ${(error as Error).message}`.trim(),
+      );
     }
   }
   return db.$transaction(async (tx) => {
     const owner = await tx.run.count({ where: { id: run.id, attempt: run.attempt, status: "running" } });
     if (!owner) return false;
     await tx.checkpoint.create({
-      data: { runId: run.id, attempt: run.attempt, step, data: filePath ? null : new Uint8Array(data), path: filePath, sizeBytes: data.byteLength },
+      data: {
+        runId: run.id,
+        attempt: run.attempt,
+        step,
+        data: filePath ? null : new Uint8Array(data),
+        path: filePath,
+        sizeBytes: data.byteLength,
+      },
       select: { id: true },
     });
-    const keep = await tx.checkpoint.findMany({ where: { runId: run.id }, orderBy: [{ step: "desc" }, { createdAt: "desc" }], take: 2, select: { id: true } });
-    await tx.checkpoint.deleteMany({ where: { runId: run.id, id: { notIn: keep.map((checkpoint) => checkpoint.id) } } });
+    const keep = await tx.checkpoint.findMany({
+      where: { runId: run.id },
+      orderBy: [{ step: "desc" }, { createdAt: "desc" }],
+      take: 2,
+      select: { id: true },
+    });
+    await tx.checkpoint.deleteMany({
+      where: { runId: run.id, id: { notIn: keep.map((checkpoint) => checkpoint.id) } },
+    });
     return true;
   });
 }

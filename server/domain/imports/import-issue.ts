@@ -18,7 +18,12 @@ export class ImportError extends Error {
 }
 
 export function formatImportIssue(issue: ImportIssue): string {
-  const where = issue.line !== undefined ? `${issue.file}:${issue.line}` : issue.offset !== undefined ? `${issue.file} at byte ${issue.offset}` : issue.file;
+  const where =
+    issue.line !== undefined
+      ? `${issue.file}:${issue.line}`
+      : issue.offset !== undefined
+        ? `${issue.file} at byte ${issue.offset}`
+        : issue.file;
   return `${where}: ${issue.column !== undefined ? `column "${issue.column}": ` : ""}${issue.message}`;
 }
 

@@ -1,5 +1,12 @@
-import { CsvError, parse } from "csv-parse/sync";
-import { ImportError, MAX_KEY_LENGTH, MAX_RUN_NAME_LENGTH, MAX_STEP, type ImportIssue, type ImportedRun } from "./import-issue.ts";
+import {
+  ImportError,
+  MAX_KEY_LENGTH,
+  MAX_RUN_NAME_LENGTH,
+  MAX_STEP,
+  type ImportIssue,
+  type ImportedRun,
+} from "./import-issue.ts";
+import { readCsvRecords } from "./read-csv-records.ts";
 
 /**
  * Metrics in long form, one point a row: `run, key, step, value` and an optional `wallTime`
@@ -18,7 +25,13 @@ export type MetricsCsv = {
 
 type Column = "run" | "key" | "step" | "value" | "wallTime";
 const REQUIRED: Column[] = ["run", "key", "step", "value"];
-const COLUMN_NAMES: Record<string, Column> = { run: "run", key: "key", step: "step", value: "value", walltime: "wallTime" };
+const COLUMN_NAMES: Record<string, Column> = {
+  run: "run",
+  key: "key",
+  step: "step",
+  value: "value",
+  walltime: "wallTime",
+};
 const MAX_ISSUES = 50;
 
 const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
@@ -54,16 +67,29 @@ export function parseMetricsCsv(text: string, file: string): MetricsCsv {
     const found: Partial<Record<Column, number>> = {};
     record.forEach((header, index) => {
       const column = columnOf(header);
-      if (!column) report({ line, column: header, message: `unknown column; the columns are ${REQUIRED.join(", ")} and optionally wallTime` });
-      else if (found[column] !== undefined) report({ line, column: header, message: `"${column}" appears twice in the header` });
+      if (!column)
+        report({
+          line,
+          column: header,
+          message: `unknown column; the columns are ${REQUIRED.join(", ")} and optionally wallTime`,
+        });
+      else if (found[column] !== undefined)
+        report({ line, column: header, message: `"${column}" appears twice in the header` });
       else found[column] = index;
     });
     const missing = REQUIRED.filter((column) => found[column] === undefined);
     if (missing.length === REQUIRED.length) {
       issues.length = 0;
       issueCount = 0;
-      report({ line, message: `the first line must be the header naming the columns ${REQUIRED.join(", ")} (wallTime optional), in any order` });
-    } else if (missing.length) report({ line, message: `the header lacks ${missing.map((column) => `"${column}"`).join(", ")}; it must name the columns ${REQUIRED.join(", ")} (wallTime optional), in any order` });
+      report({
+        line,
+        message: `the first line must be the header naming the columns ${REQUIRED.join(", ")} (wallTime optional), in any order`,
+      });
+    } else if (missing.length)
+      report({
+        line,
+        message: `the header lacks ${missing.map((column) => `"${column}"`).join(", ")}; it must name the columns ${REQUIRED.join(", ")} (wallTime optional), in any order`,
+      });
     positions = found;
     width = record.length;
     headerFailed = issueCount > 0;
@@ -90,44 +116,43 @@ export function parseMetricsCsv(text: string, file: string): MetricsCsv {
     else if (key.length > MAX_KEY_LENGTH) fail("key", `longer than ${MAX_KEY_LENGTH} characters`);
     const stepText = cell("step");
     const step = DECIMAL.test(stepText) ? Number(stepText) : Number.NaN;
-    if (!Number.isInteger(step) || step < 0 || step > MAX_STEP) fail("step", `${JSON.stringify(stepText)} is not a whole number from 0 to ${MAX_STEP}`);
+    if (!Number.isInteger(step) || step < 0 || step > MAX_STEP)
+      fail("step", `${JSON.stringify(stepText)} is not a whole number from 0 to ${MAX_STEP}`);
     const valueText = cell("value");
     const value = parseMetricValue(valueText);
-    if (value === null) fail("value", `${JSON.stringify(valueText)} is not a number (write nan, inf or -inf for those)`);
+    if (value === null)
+      fail("value", `${JSON.stringify(valueText)} is not a number (write nan, inf or -inf for those)`);
     let wallTime: number | undefined;
     const wallText = cell("wallTime");
     if (wallText && wallText.toLowerCase() !== "nan") {
       wallTime = parseMetricValue(wallText) ?? Number.NaN;
-      if (!Number.isFinite(wallTime)) fail("wallTime", `${JSON.stringify(wallText)} is not a time in seconds since the Unix epoch`);
+      if (!Number.isFinite(wallTime))
+        fail("wallTime", `${JSON.stringify(wallText)} is not a time in seconds since the Unix epoch`);
     }
     if (!ok) return;
 
     let points = runs.get(run);
-    if (!points) runs.set(run, (points = new Map()));
+    if (!points) {
+      points = new Map();
+      runs.set(run, points);
+    }
     const id = `${key}\u0000${step}`;
     if (points.has(id)) replaced++;
     points.set(id, { key, step, value: value!, ...(wallTime !== undefined ? { wallTime } : {}) });
   };
 
-  try {
-    parse(text, {
-      bom: true,
-      trim: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      on_record: (record: string[], context) => {
-        if (positions === null) readHeader(record, context.lines);
-        else if (!headerFailed) readRow(positions, record, context.lines);
-        else rows++; // with a wrong header, every row would be wrong too
-        return null;
-      },
-    });
-  } catch (error) {
-    if (!(error instanceof CsvError)) throw error;
-    report({ line: typeof error.lines === "number" ? error.lines : undefined, message: error.message.replace(/^[^:]*: /, "") });
-  }
+  readCsvRecords(
+    text,
+    (record, line) => {
+      if (positions === null) readHeader(record, line);
+      else if (!headerFailed) readRow(positions, record, line);
+      else rows++; // with a wrong header, every row would be wrong too
+    },
+    report,
+  );
 
-  if (positions === null && issueCount === 0) report({ message: "the file is empty; it needs a header (run,key,step,value) and rows" });
+  if (positions === null && issueCount === 0)
+    report({ message: "the file is empty; it needs a header (run,key,step,value) and rows" });
   else if (rows === 0 && issueCount === 0) report({ line: 2, message: "no rows after the header" });
   if (issueCount > issues.length) issues.push({ file, message: `and ${issueCount - issues.length} more problem(s)` });
   if (issues.length) throw new ImportError(issues);

@@ -41,7 +41,8 @@ export class WireReader {
   }
 
   private take(length: number): number {
-    if (length < 0 || this.position + length > this.bytes.length) throw new WireError("field runs past the end of the message");
+    if (length < 0 || this.position + length > this.bytes.length)
+      throw new WireError("field runs past the end of the message");
     const at = this.position;
     this.position += length;
     return at;

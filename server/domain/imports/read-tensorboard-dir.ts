@@ -1,3 +1,4 @@
+import type { Stats } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { ImportError, type ImportIssue, type ImportedRun } from "./import-issue.ts";
@@ -14,13 +15,21 @@ export type TensorboardDir = { runs: ImportedRun[]; files: number; records: numb
 const EVENT_FILE = /^events\.out\.tfevents\./;
 
 export async function findEventFiles(dir: string): Promise<Map<string, { folder: string; files: string[] }>> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(dir);
   } catch (error) {
-    throw new ImportError([{ file: dir, message: (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (error as Error).message }]);
+    throw new ImportError([
+      {
+        file: dir,
+        message: (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (error as Error).message,
+      },
+    ]);
   }
-  if (!info.isDirectory()) throw new ImportError([{ file: dir, message: "not a directory; give the TensorBoard log directory (the one passed to --logdir)" }]);
+  if (!info.isDirectory())
+    throw new ImportError([
+      { file: dir, message: "not a directory; give the TensorBoard log directory (the one passed to --logdir)" },
+    ]);
   const byRun = new Map<string, { folder: string; files: string[] }>();
   // Only real files and folders: a symlink loop in a log directory must not hang the import.
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
@@ -36,7 +45,8 @@ export async function findEventFiles(dir: string): Promise<Map<string, { folder:
 
 export async function readTensorboardDir(dir: string): Promise<TensorboardDir> {
   const byRun = await findEventFiles(dir);
-  if (byRun.size === 0) throw new ImportError([{ file: dir, message: "no events.out.tfevents.* files in it or below it" }]);
+  if (byRun.size === 0)
+    throw new ImportError([{ file: dir, message: "no events.out.tfevents.* files in it or below it" }]);
   const runs: ImportedRun[] = [];
   const issues: ImportIssue[] = [];
   let files = 0;
@@ -49,7 +59,13 @@ export async function readTensorboardDir(dir: string): Promise<TensorboardDir> {
       files++;
       records += read.records;
       issues.push(...read.issues);
-      for (const scalar of read.scalars) points.set(`${scalar.tag}\u0000${scalar.step}`, { key: scalar.tag, step: scalar.step, value: scalar.value, wallTime: scalar.wallTime });
+      for (const scalar of read.scalars)
+        points.set(`${scalar.tag}\u0000${scalar.step}`, {
+          key: scalar.tag,
+          step: scalar.step,
+          value: scalar.value,
+          wallTime: scalar.wallTime,
+        });
     }
     if (points.size === 0) issues.push({ file: folder, message: `run "${name}" has no scalars; not imported` });
     else runs.push({ name, points: [...points.values()] });

@@ -42,10 +42,12 @@ function tensorScalar(bytes: Uint8Array): number | null {
   if (elements !== 1) return null;
   if (dtype === DT_FLOAT) {
     if (floats.length === 1) return floats[0]!;
-    if (floats.length === 0 && content?.length === 4) return new DataView(content.buffer, content.byteOffset, 4).getFloat32(0, true);
+    if (floats.length === 0 && content?.length === 4)
+      return new DataView(content.buffer, content.byteOffset, 4).getFloat32(0, true);
   } else if (dtype === DT_DOUBLE) {
     if (doubles.length === 1) return doubles[0]!;
-    if (doubles.length === 0 && content?.length === 8) return new DataView(content.buffer, content.byteOffset, 8).getFloat64(0, true);
+    if (doubles.length === 0 && content?.length === 8)
+      return new DataView(content.buffer, content.byteOffset, 8).getFloat64(0, true);
   }
   return null;
 }
@@ -138,7 +140,11 @@ export function readTfEvents(bytes: Uint8Array, file: string): TfEventsFile {
 
   while (offset < bytes.length) {
     if (bytes.length - offset < HEADER_BYTES) {
-      issues.push({ file, offset, message: `truncated record: ${bytes.length - offset} byte(s) at the end of the file (was it still being written?)` });
+      issues.push({
+        file,
+        offset,
+        message: `truncated record: ${bytes.length - offset} byte(s) at the end of the file (was it still being written?)`,
+      });
       break;
     }
     if (maskedCrc32c(bytes.subarray(offset, offset + 8)) !== view.getUint32(offset + 8, true)) {
@@ -154,13 +160,21 @@ export function readTfEvents(bytes: Uint8Array, file: string): TfEventsFile {
     }
     const length = view.getBigUint64(offset, true);
     if (length > BigInt(bytes.length - offset - HEADER_BYTES - FOOTER_BYTES)) {
-      issues.push({ file, offset, message: `truncated record: it claims ${length} byte(s) but the file ends first (was it still being written?)` });
+      issues.push({
+        file,
+        offset,
+        message: `truncated record: it claims ${length} byte(s) but the file ends first (was it still being written?)`,
+      });
       break;
     }
     const end = offset + HEADER_BYTES + Number(length);
     const data = bytes.subarray(offset + HEADER_BYTES, end);
     if (maskedCrc32c(data) !== view.getUint32(end, true)) {
-      issues.push({ file, offset, message: `corrupt record: the data's checksum does not match; skipped ${Number(length)} byte(s)` });
+      issues.push({
+        file,
+        offset,
+        message: `corrupt record: the data's checksum does not match; skipped ${Number(length)} byte(s)`,
+      });
     } else {
       records++;
       try {
@@ -183,7 +197,15 @@ export function readTfEvents(bytes: Uint8Array, file: string): TfEventsFile {
     offset = end + FOOTER_BYTES;
   }
 
-  if (outOfRange) issues.push({ file, message: `${outOfRange.count} value(s) skipped: steps must be from 0 to ${MAX_STEP} (first: ${outOfRange.first})` });
-  if (longTags) issues.push({ file, message: `${longTags.count} value(s) skipped: tags longer than ${MAX_KEY_LENGTH} characters (first: "${longTags.first}...")` });
+  if (outOfRange)
+    issues.push({
+      file,
+      message: `${outOfRange.count} value(s) skipped: steps must be from 0 to ${MAX_STEP} (first: ${outOfRange.first})`,
+    });
+  if (longTags)
+    issues.push({
+      file,
+      message: `${longTags.count} value(s) skipped: tags longer than ${MAX_KEY_LENGTH} characters (first: "${longTags.first}...")`,
+    });
   return { scalars, records, issues };
 }

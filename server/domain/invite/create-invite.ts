@@ -6,7 +6,12 @@ import { ROLES } from "../access/roles.ts";
 
 export const ZCreateInviteInput = z.object({
   role: z.enum(ROLES),
-  expiresInHours: z.number().int().min(1).max(24 * 90).default(24 * 7),
+  expiresInHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 90)
+    .default(24 * 7),
 });
 export type CreateInviteInput = z.infer<typeof ZCreateInviteInput>;
 
@@ -28,7 +33,13 @@ export function hashInviteToken(token: string): string {
 export async function createInvite(db: Db, teamId: string, createdById: string, input: CreateInviteInput) {
   const token = randomBytes(32).toString("base64url");
   const invite = await db.invite.create({
-    data: { teamId, createdById, role: input.role, tokenHash: hashInviteToken(token), expiresAt: new Date(Date.now() + input.expiresInHours * 3_600_000) },
+    data: {
+      teamId,
+      createdById,
+      role: input.role,
+      tokenHash: hashInviteToken(token),
+      expiresAt: new Date(Date.now() + input.expiresInHours * 3_600_000),
+    },
     select: inviteSelect,
   });
   return { invite, token, path: `/invite/${token}` };

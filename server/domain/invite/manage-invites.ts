@@ -9,5 +9,9 @@ export async function listInvites(db: Db, teamId: string) {
 export async function revokeInvite(db: Db, teamId: string, inviteId: string) {
   const invite = await db.invite.findFirst({ where: { id: inviteId, teamId }, select: { id: true, revokedAt: true } });
   if (!invite) throw new AppError("NOT_FOUND", "Invite not found");
-  return db.invite.update({ where: { id: invite.id }, data: { revokedAt: invite.revokedAt ?? new Date() }, select: inviteSelect });
+  return db.invite.update({
+    where: { id: invite.id },
+    data: { revokedAt: invite.revokedAt ?? new Date() },
+    select: inviteSelect,
+  });
 }

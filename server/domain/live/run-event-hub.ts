@@ -3,6 +3,7 @@ import pg from "pg";
 import { z } from "zod";
 import type { Db } from "../../db.ts";
 import { env } from "../../env.ts";
+import { logger, type Logger } from "../../log.ts";
 import { RUN_EVENTS_CHANNEL } from "../run/run-events.ts";
 
 /** A run event as subscribers see it: the experiment is always known (looked up when the sender left it out). */
@@ -45,7 +46,7 @@ export class RunEventHub {
   private idleTimer: NodeJS.Timeout | null = null;
   private readonly experimentOf = new Map<string, Promise<string | null>>();
 
-  constructor(private readonly options: { connectionString: string; db: Db; log?: (message: string) => void }) {
+  constructor(private readonly options: { connectionString: string; db: Db; log?: Logger }) {
     this.emitter.setMaxListeners(0);
   }
 
@@ -119,7 +120,11 @@ export class RunEventHub {
       return;
     }
     if (this.closed || this.subscriberCount === 0) {
-      await client.end().catch(() => undefined);
+      await client
+        .end()
+        .catch((error: unknown) =>
+          this.options.log?.debug({ err: error }, "run events: closing an unneeded LISTEN connection failed"),
+        );
       return;
     }
     this.client = client;
@@ -135,9 +140,13 @@ export class RunEventHub {
     this.client = null;
     this.listening = false;
     client.removeAllListeners("notification");
+    // The connection is already broken; ending it may fail too and says nothing new.
     void client.end().catch(() => undefined);
     if (this.closed || this.subscriberCount === 0 || this.retryTimer) return;
-    this.options.log?.(`run events: connection lost${error ? ` (${error.message})` : ""}; retrying in ${this.retryMs} ms`);
+    this.options.log?.warn(
+      { err: error },
+      `run events: connection lost${error ? ` (${error.message})` : ""}; retrying in ${this.retryMs} ms`,
+    );
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.ensureConnected();
@@ -158,7 +167,11 @@ export class RunEventHub {
     if (client) {
       client.removeAllListeners("notification");
       client.removeAllListeners("end");
-      await client.end().catch(() => undefined);
+      await client
+        .end()
+        .catch((error: unknown) =>
+          this.options.log?.debug({ err: error }, "run events: closing the LISTEN connection failed"),
+        );
     }
   }
 
@@ -166,8 +179,8 @@ export class RunEventHub {
     let parsed: z.infer<typeof ZPayload>;
     try {
       parsed = ZPayload.parse(JSON.parse(payload));
-    } catch {
-      this.options.log?.(`run events: ignored a malformed payload: ${payload.slice(0, 200)}`);
+    } catch (error) {
+      this.options.log?.warn({ err: error }, `run events: ignored a malformed payload: ${payload.slice(0, 200)}`);
       return;
     }
     const experimentId = parsed.experimentId ?? (await this.experimentOfRun(parsed.runId));
@@ -182,12 +195,19 @@ export class RunEventHub {
     const lookup = this.options.db.run
       .findUnique({ where: { id: runId }, select: { experimentId: true } })
       .then((run) => run?.experimentId ?? null)
-      .catch(() => null);
+      .catch((error: unknown) => {
+        this.options.log?.warn(
+          { err: error, runId },
+          "run events: looking up a run's experiment failed; its event is dropped",
+        );
+        return null;
+      });
     void lookup.then((found) => {
       if (found === null) this.experimentOf.delete(runId);
     });
     this.experimentOf.set(runId, lookup);
-    if (this.experimentOf.size > EXPERIMENT_CACHE_SIZE) this.experimentOf.delete(this.experimentOf.keys().next().value!);
+    if (this.experimentOf.size > EXPERIMENT_CACHE_SIZE)
+      this.experimentOf.delete(this.experimentOf.keys().next().value!);
     return lookup;
   }
 }
@@ -207,7 +227,7 @@ export function runEventHubFor(db: Db): RunEventHub {
 }
 
 export function attachRunEventHub(db: Db, connectionString: string): RunEventHub {
-  const hub = new RunEventHub({ connectionString, db, log: (message) => console.warn(message) });
+  const hub = new RunEventHub({ connectionString, db, log: logger() });
   hubs.set(db, hub);
   return hub;
 }

@@ -6,7 +6,9 @@ export const ZRunEventsInput = z
     experimentIds: z.array(z.string().min(1)).max(50).optional(),
     runIds: z.array(z.string().min(1)).max(500).optional(),
   })
-  .refine((input) => (input.experimentIds?.length ?? 0) + (input.runIds?.length ?? 0) > 0, { message: "name at least one experiment or run to follow" });
+  .refine((input) => (input.experimentIds?.length ?? 0) + (input.runIds?.length ?? 0) > 0, {
+    message: "name at least one experiment or run to follow",
+  });
 export type RunEventsInput = z.infer<typeof ZRunEventsInput>;
 
 /**
@@ -20,7 +22,11 @@ export type LiveRunEvent = { type: "ready" } | { type: "resync" } | ({ type: "ru
 /** Events a slow subscriber may have waiting before it is told to resync instead. */
 const MAX_QUEUED = 1000;
 
-export async function* streamRunEvents(hub: RunEventHub, input: RunEventsInput, signal?: AbortSignal): AsyncGenerator<LiveRunEvent, void, undefined> {
+export async function* streamRunEvents(
+  hub: RunEventHub,
+  input: RunEventsInput,
+  signal?: AbortSignal,
+): AsyncGenerator<LiveRunEvent, void, undefined> {
   const experiments = new Set(input.experimentIds ?? []);
   const runs = new Set(input.runIds ?? []);
   const queue: LiveRunEvent[] = [];

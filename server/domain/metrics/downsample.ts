@@ -19,7 +19,9 @@ export function downsample(points: readonly RawPoint[], options: { buckets: numb
   const buckets = Math.max(1, Math.floor(options.buckets));
   const placed = points.filter((point) => Number.isFinite(point.x));
   // A stable sort keeps the caller's order among equal x.
-  const sorted = placed.map((point, index) => ({ point, index })).sort((a, b) => a.point.x - b.point.x || a.index - b.index);
+  const sorted = placed
+    .map((point, index) => ({ point, index }))
+    .sort((a, b) => a.point.x - b.point.x || a.index - b.index);
   const ordered = sorted.map(({ point }) => point);
   if (ordered.length <= 4 * buckets) return ordered.map(toChartPoint);
 
@@ -52,7 +54,14 @@ export function downsample(points: readonly RawPoint[], options: { buckets: numb
 }
 
 /** The kept indices of one bucket [first, last], in x order, at most four. */
-function pickBucket(ordered: readonly RawPoint[], first: number, last: number, minAt: number, maxAt: number, gapAt: number): RawPoint[] {
+function pickBucket(
+  ordered: readonly RawPoint[],
+  first: number,
+  last: number,
+  minAt: number,
+  maxAt: number,
+  gapAt: number,
+): RawPoint[] {
   const kept = new Set([first, last, ...[minAt, maxAt, gapAt].filter((index) => index >= 0)]);
   if (kept.size > 4) kept.delete(first);
   return [...kept].sort((a, b) => a - b).map((index) => ordered[index]!);

@@ -1,7 +1,30 @@
 import { z } from "zod";
-import type { Db } from "../../db.ts";
+import type { Db, DbClient } from "../../db.ts";
+import { env } from "../../env.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
-import { discardSummariesAfter, mergeBatchSummaries, numberArrayLiteral, summariesAvailable, summarizeBatch, SUMMARY_WIDTHS, writeSummaries } from "./write-summaries.ts";
+import { AppError } from "../app-error.ts";
+import {
+  appendChunk,
+  CHUNK_STEPS,
+  type ChunkAppend,
+  type ChunkRow,
+  chunkOf,
+  decodeChunk,
+  encodeChunk,
+  sameValue,
+  type StoredPoint,
+} from "./chunk-codec.ts";
+import {
+  appendToChunks,
+  type LockedSeries,
+  lockSeries,
+  readChunkHeads,
+  readChunks,
+  recomputeSeriesSummaries,
+  type SeriesSummary,
+  writeChunks,
+  writeSeriesSummaries,
+} from "./store-chunks.ts";
 
 export const ZMetricPoint = z.object({
   key: z.string().min(1).max(200),
@@ -11,73 +34,229 @@ export const ZMetricPoint = z.object({
 });
 export type MetricPointInput = z.infer<typeof ZMetricPoint>;
 
+/** What a batch did: stored = new + replaced; unchanged points were already stored with the same value and wall time. */
+export type IngestCounts = { stored: number; new: number; replaced: number; unchanged: number };
+
 /**
  * Stores a batch of points for one run: idempotent on (run, key, step), a later value for the
  * same step replaces the earlier (a resumed attempt overwrites what a dead one logged), and NaN or
- * infinite values are kept as such. The series rows (created on first use, with their counts and
- * ranges), the points and, when every point is new (the usual case: training appends), the summaries
- * are written by one statement: the points' foreign-key checks run at its end, after the series rows
- * exist, and the batch's own bucket summaries are merged into the stored ones. A batch that replaced
- * a value (a retry, a resumed attempt) has its touched buckets recomputed from the points instead.
+ * infinite values are kept as such (bit for bit). The run's series for the batch's keys are created
+ * if new and locked; the chunks the batch falls in are read, merged with it and written back whole
+ * (chunk-codec.ts), with their summaries. Each series' summary is then brought up to date: from the
+ * stored one and the batch when every point was new (appending), else recomputed from its chunks'
+ * summaries, so a replaced minimum or last value never lingers.
  */
-export async function ingestPoints(db: Db, runId: string, points: MetricPointInput[]): Promise<{ stored: number }> {
-  if (points.length === 0) return { stored: 0 };
+export async function ingestPoints(
+  db: Db,
+  runId: string,
+  points: MetricPointInput[],
+  options: { maxKeys?: number } = {},
+): Promise<IngestCounts> {
+  if (points.length === 0) return { stored: 0, new: 0, replaced: 0, unchanged: 0 };
   const rows = withoutRepeatedSteps(points);
   const keys = [...new Set(rows.map((row) => row.key))];
-  const keyNumber = new Map(keys.map((key, index) => [key, index + 1]));
-  const ranges = keyRanges(rows, keys);
-  const summaries = await summariesAvailable(db);
-  // The comment names the statement so its plan is prepared once per connection (server/db.ts).
-  const write = (replacing: boolean) => db.$queryRaw<{ id: string; key: string; summarized: boolean }[]>`/* prepared: ingest points */
-    WITH incoming AS (
-      SELECT k.key, t.step, t.value, t.wall_time
-      FROM unnest(${numberArrayLiteral(rows.map((row) => keyNumber.get(row.key)!))}::int[], ${numberArrayLiteral(rows.map((row) => row.step))}::int[],
-                  ${numberArrayLiteral(rows.map((row) => row.value))}::float8[], ${numberArrayLiteral(rows.map((row) => row.wallTime))}::float8[]) AS t(key_number, step, value, wall_time)
-      JOIN unnest(${keys}::text[]) WITH ORDINALITY k(key, number) ON k.number = t.key_number
-    ), named AS (
-      -- A new series gets the id every writer of it computes the same way, so concurrent first batches agree.
-      SELECT k.*, COALESCE(m.id, 's' || md5(${runId} || '/' || k.key)) AS id
-      FROM unnest(${keys}::text[], ${numberArrayLiteral(ranges.firstSteps)}::int[], ${numberArrayLiteral(ranges.lastSteps)}::int[], ${numberArrayLiteral(ranges.lastValues)}::float8[],
-                  ${numberArrayLiteral(ranges.minValues)}::float8[], ${numberArrayLiteral(ranges.maxValues)}::float8[]) AS k(key, first_step, last_step, last_value, min_value, max_value)
-      LEFT JOIN "MetricSeries" m ON m."runId" = ${runId} AND m.key = k.key
-    ), written AS (
-      INSERT INTO "MetricPoint" ("seriesId", step, value, "wallTime")
-      SELECT n.id, i.step, i.value, i.wall_time FROM incoming i JOIN named n ON n.key = i.key
-      ORDER BY n.id, i.step -- one lock order for every writer, so batches that overlap wait instead of deadlocking
-      ${replacing ? Prisma.sql`ON CONFLICT ("seriesId", step) DO UPDATE SET value = EXCLUDED.value, "wallTime" = EXCLUDED."wallTime"` : Prisma.empty}
-      RETURNING "seriesId", (xmax = 0) AS inserted
-    ), totals AS (
-      -- Every row of the batch is in written, inserted or updated: only the count of new ones needs it.
-      SELECT "seriesId", count(*) FILTER (WHERE inserted)::int AS added FROM written GROUP BY "seriesId"
-    ), upserted AS (
-      INSERT INTO "MetricSeries" AS s (id, "runId", key, "pointCount", "firstStep", "lastStep", "lastValue", "minValue", "maxValue", "updatedAt")
-      SELECT n.id, ${runId}, n.key, t.added, n.first_step, n.last_step, n.last_value, n.min_value, n.max_value, now()
-      FROM totals t JOIN named n ON n.id = t."seriesId" ORDER BY n.id
-      ON CONFLICT ("runId", key) DO UPDATE SET
-        "pointCount" = s."pointCount" + EXCLUDED."pointCount",
-        "firstStep" = LEAST(COALESCE(s."firstStep", EXCLUDED."firstStep"), EXCLUDED."firstStep"),
-        "lastStep" = GREATEST(COALESCE(s."lastStep", EXCLUDED."lastStep"), EXCLUDED."lastStep"),
-        "lastValue" = CASE WHEN s."lastStep" IS NULL OR EXCLUDED."lastStep" >= s."lastStep" THEN EXCLUDED."lastValue" ELSE s."lastValue" END,
-        "minValue" = LEAST(s."minValue", EXCLUDED."minValue"),
-        "maxValue" = GREATEST(s."maxValue", EXCLUDED."maxValue"),
-        "updatedAt" = now()
-      RETURNING s.id, s.key
-    )${summaries ? Prisma.sql`, ${mergeBatchSummaries(summarizeBatch(rows, keys), keys, Prisma.sql`upserted`, Prisma.sql`NOT EXISTS (SELECT 1 FROM written WHERE NOT inserted)`)}` : Prisma.empty}
-    SELECT id, key, ${summaries ? Prisma.sql`EXISTS (SELECT 1 FROM summarized)` : Prisma.sql`false`} AS summarized FROM upserted`;
-  // Training appends, so a batch rarely repeats a stored step, and a plain INSERT costs PostgreSQL a
-  // sixth less than one that looks for a conflict on every row. A batch that does repeat one (a retry,
-  // a resumed attempt) fails on the primary key, changing nothing, and is written again replacing.
-  // Inside a caller's transaction the failure would abort it, so there the replacing form runs at once.
-  const inTransaction = typeof db.$disconnect !== "function";
-  let series = inTransaction
-    ? null
-    : await write(false).catch((error: unknown) => {
-        if (isDuplicatePoint(error)) return null;
-        throw error;
-      });
-  series ??= await write(true);
-  if (summaries && !series[0]?.summarized) await writeSummaries(db, touchedBuckets(series, rows));
-  return { stored: rows.length };
+  await assertKeysFit(db, runId, keys, options.maxKeys ?? env().SCALEBOARD_MAX_METRIC_KEYS);
+  return db.$transaction((tx) => writePoints(tx, runId, rows, keys), { timeout: 60_000, maxWait: 60_000 });
+}
+
+/** ingestPoints inside the caller's transaction `tx`. */
+export async function ingestPointsInTransaction(
+  tx: Prisma.TransactionClient,
+  runId: string,
+  points: MetricPointInput[],
+  options: { maxKeys?: number } = {},
+): Promise<IngestCounts> {
+  if (points.length === 0) return { stored: 0, new: 0, replaced: 0, unchanged: 0 };
+  const rows = withoutRepeatedSteps(points);
+  const keys = [...new Set(rows.map((row) => row.key))];
+  await assertKeysFit(tx, runId, keys, options.maxKeys ?? env().SCALEBOARD_MAX_METRIC_KEYS);
+  return writePoints(tx, runId, rows, keys);
+}
+
+async function writePoints(
+  tx: DbClient,
+  runId: string,
+  rows: MetricPointInput[],
+  keys: string[],
+): Promise<IngestCounts> {
+  const series = await lockSeries(tx, runId, keys);
+  const byKey = new Map(series.map((row) => [row.key, row]));
+  // The batch's points per (series, chunk), in step order.
+  const incoming = new Map<string, { series: LockedSeries; chunk: number; points: StoredPoint[] }>();
+  for (const row of rows) {
+    const owner = byKey.get(row.key)!;
+    const chunk = chunkOf(row.step);
+    const name = `${owner.number}/${chunk}`;
+    let group = incoming.get(name);
+    if (!group) {
+      group = { series: owner, chunk, points: [] };
+      incoming.set(name, group);
+    }
+    group.points.push({ step: row.step, value: row.value, wallTime: row.wallTime ?? null });
+  }
+  const groups = [...incoming.values()];
+  for (const group of groups) {
+    const sorted = group.points.every((point, index) => index === 0 || group.points[index - 1]!.step < point.step);
+    if (!sorted) group.points.sort((a, b) => a.step - b.step);
+  }
+  // Training appends: a batch's points for a chunk holding the series' last step, all after it, are
+  // appended in PostgreSQL from the chunk's summary alone (its points are not read).
+  const counts = { stored: 0, new: 0, replaced: 0, unchanged: 0 };
+  const appendable = groups.filter(
+    ({ series: owner, chunk, points }) =>
+      owner.pointCount > 0 && chunkOf(owner.lastStep!) === chunk && points[0]!.step > owner.lastStep!,
+  );
+  const heads = await readChunkHeads(
+    tx,
+    appendable.map((group) => group.series.number),
+    appendable.map((group) => group.chunk),
+  );
+  const headByName = new Map(heads.map((head) => [`${head.seriesNumber}/${head.chunk}`, head]));
+  const appends: ChunkAppend[] = [];
+  const appended = new Set<(typeof groups)[number]>();
+  for (const group of appendable) {
+    const head = headByName.get(`${group.series.number}/${group.chunk}`);
+    const append = head ? appendChunk(head, group.points) : null;
+    if (!append) continue;
+    appends.push(append);
+    appended.add(group);
+    counts.new += group.points.length;
+  }
+  // Only a chunk within the series' stored step range can exist.
+  const maybeStored = groups.filter(
+    (group) =>
+      !appended.has(group) &&
+      group.series.pointCount > 0 &&
+      group.chunk * CHUNK_STEPS <= group.series.lastStep! &&
+      group.chunk * CHUNK_STEPS + CHUNK_STEPS - 1 >= group.series.firstStep!,
+  );
+  const stored = await readChunks(
+    tx,
+    maybeStored.map((group) => group.series.number),
+    maybeStored.map((group) => group.chunk),
+  );
+  const storedByName = new Map(stored.map((chunk) => [`${chunk.seriesNumber}/${chunk.chunk}`, chunk]));
+
+  const replacedIn = new Set<number>();
+  const addedTo = new Map<number, number>();
+  for (const group of appended)
+    addedTo.set(group.series.number, (addedTo.get(group.series.number) ?? 0) + group.points.length);
+  const written: ChunkRow[] = [];
+  for (const group of groups) {
+    if (appended.has(group)) continue;
+    const before = storedByName.get(`${group.series.number}/${group.chunk}`);
+    const merged = before
+      ? mergePoints(decodeChunk(before), group.points)
+      : { points: group.points, added: group.points.length, replaced: 0 };
+    const unchanged = group.points.length - merged.added - merged.replaced;
+    counts.new += merged.added;
+    counts.replaced += merged.replaced;
+    counts.unchanged += unchanged;
+    if (merged.replaced > 0) replacedIn.add(group.series.number);
+    addedTo.set(group.series.number, (addedTo.get(group.series.number) ?? 0) + merged.added);
+    if (merged.added + merged.replaced > 0) written.push(encodeChunk(group.series.number, group.chunk, merged.points));
+  }
+  counts.stored = counts.new + counts.replaced;
+  await appendToChunks(tx, appends);
+  await writeChunks(tx, written);
+
+  await writeSeriesSummaries(
+    tx,
+    series
+      .filter((row) => !replacedIn.has(row.number))
+      .filter((row) => (addedTo.get(row.number) ?? 0) > 0)
+      .map((row) =>
+        appendedSummary(
+          row,
+          addedTo.get(row.number)!,
+          groups.filter((group) => group.series === row),
+        ),
+      ),
+  );
+  if (replacedIn.size > 0) await recomputeSeriesSummaries(tx, Prisma.sql`s2.number = ANY(${[...replacedIn]}::int[])`);
+  return counts;
+}
+
+/**
+ * A chunk's stored points with the batch's merged in (a batch's value wins at a step both hold),
+ * counting the batch's new points and those that changed a stored one.
+ */
+function mergePoints(
+  before: StoredPoint[],
+  batch: StoredPoint[],
+): { points: StoredPoint[]; added: number; replaced: number } {
+  const points: StoredPoint[] = [];
+  let added = 0;
+  let replaced = 0;
+  let at = 0;
+  for (const point of batch) {
+    while (at < before.length && before[at]!.step < point.step) points.push(before[at++]!);
+    if (at < before.length && before[at]!.step === point.step) {
+      const old = before[at++]!;
+      const sameWallTime =
+        old.wallTime === null || point.wallTime === null
+          ? old.wallTime === point.wallTime
+          : sameValue(old.wallTime, point.wallTime);
+      if (!sameValue(old.value, point.value) || !sameWallTime) replaced++;
+    } else added++;
+    points.push(point);
+  }
+  while (at < before.length) points.push(before[at++]!);
+  return { points, added, replaced };
+}
+
+/**
+ * A series' summary after a batch that replaced none of its points added `added` new ones: exact
+ * without reading its chunks (the batch's other points were stored already with the same values).
+ */
+function appendedSummary(row: LockedSeries, added: number, groups: { points: StoredPoint[] }[]): SeriesSummary {
+  const summary: SeriesSummary = {
+    number: row.number,
+    pointCount: row.pointCount + added,
+    firstStep: row.firstStep,
+    lastStep: row.lastStep,
+    lastValue: row.lastValue,
+    minValue: row.minValue,
+    maxValue: row.maxValue,
+  };
+  if (row.pointCount === 0)
+    Object.assign(summary, { firstStep: null, lastStep: null, lastValue: null, minValue: null, maxValue: null });
+  for (const group of groups) {
+    for (const point of group.points) {
+      if (summary.firstStep === null || point.step < summary.firstStep) summary.firstStep = point.step;
+      if (summary.lastStep === null || point.step > summary.lastStep) {
+        summary.lastStep = point.step;
+        summary.lastValue = point.value;
+      }
+      if (!Number.isFinite(point.value)) continue;
+      if (summary.minValue === null || point.value < summary.minValue) summary.minValue = point.value;
+      if (summary.maxValue === null || point.value > summary.maxValue) summary.maxValue = point.value;
+    }
+  }
+  return summary;
+}
+
+/**
+ * Refuses a batch that would give the run more than `limit` distinct metric keys, storing none of
+ * it (points for keys the run has go in as before). The run's keys are counted only when the batch
+ * brings new ones; the usual batch (keys already logged) costs one index lookup of its own keys.
+ * Batches racing to add a run's last keys may each see room and overshoot the limit by their size.
+ */
+async function assertKeysFit(db: Pick<Db, "$queryRaw">, runId: string, keys: string[], limit: number): Promise<void> {
+  const known = await db.$queryRaw<{ key: string }[]>`/* prepared: known metric keys */
+    SELECT key FROM "MetricSeries" WHERE "runId" = ${runId} AND key = ANY(${keys}::text[])`;
+  if (known.length === keys.length) return;
+  const [{ count } = { count: 0 }] = await db.$queryRaw<
+    { count: number }[]
+  >`SELECT count(*)::int AS count FROM "MetricSeries" WHERE "runId" = ${runId}`;
+  const added = keys.length - known.length;
+  if (count + added <= limit) return;
+  const knownKeys = new Set(known.map((row) => row.key));
+  const first = keys.find((key) => !knownKeys.has(key))!;
+  throw new AppError(
+    "TOO_LARGE",
+    `a run has at most ${limit} distinct metric keys (SCALEBOARD_MAX_METRIC_KEYS): this run has ${count} and the batch adds ${added} new (first: "${first.slice(0, 100)}"); nothing of the batch was stored, points for the run's existing keys are still accepted`,
+  );
 }
 
 /** The batch with each (key, step) once, the last write winning; the batch itself when every key's steps only go up (the usual case). */
@@ -94,58 +273,20 @@ function withoutRepeatedSteps(points: MetricPointInput[]): MetricPointInput[] {
   return points;
 }
 
-/** A unique violation on MetricPoint's primary key: the batch repeats a step already stored. */
-function isDuplicatePoint(error: unknown): boolean {
-  const { meta } = (error ?? {}) as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; constraint?: { index?: unknown } } } } };
-  const cause = meta?.driverAdapterError?.cause;
-  return cause?.originalCode === "23505" && cause.constraint?.index === "MetricPoint_pkey";
-}
-
-/** Each key's first and last step, the value at the last, and the smallest and largest finite values (null if none) in a batch. */
-function keyRanges(rows: MetricPointInput[], keys: string[]) {
-  const ranges = new Map(keys.map((key) => [key, { firstStep: Infinity, lastStep: -1, lastValue: 0, minValue: null as number | null, maxValue: null as number | null }]));
-  for (const { key, step, value } of rows) {
-    const range = ranges.get(key)!;
-    range.firstStep = Math.min(range.firstStep, step);
-    if (step > range.lastStep) [range.lastStep, range.lastValue] = [step, value];
-    if (!Number.isFinite(value)) continue;
-    if (range.minValue === null || value < range.minValue) range.minValue = value;
-    if (range.maxValue === null || value > range.maxValue) range.maxValue = value;
-  }
-  const list = [...ranges.values()];
-  return {
-    firstSteps: list.map((range) => range.firstStep),
-    lastSteps: list.map((range) => range.lastStep),
-    lastValues: list.map((range) => range.lastValue),
-    minValues: list.map((range) => range.minValue),
-    maxValues: list.map((range) => range.maxValue),
-  };
-}
-
-/** One point per (series, level-1 bucket) the batch touched: all writeSummaries needs to find what to recompute. */
-function touchedBuckets(series: { id: string; key: string }[], rows: MetricPointInput[]): { seriesIds: string[]; steps: number[] } {
-  const idOf = new Map(series.map((row) => [row.key, row.id]));
-  const width = SUMMARY_WIDTHS[1]!;
-  const seen = new Set<string>();
-  const touched = { seriesIds: [] as string[], steps: [] as number[] };
-  for (const row of rows) {
-    const id = idOf.get(row.key)!;
-    const bucket = `${id}\u0000${Math.floor(row.step / width)}`;
-    if (seen.has(bucket)) continue;
-    seen.add(bucket);
-    touched.seriesIds.push(id);
-    touched.steps.push(row.step);
-  }
-  return touched;
-}
-
 /** Ingests for a worker's attempt only while that attempt owns the run, so a worker presumed dead cannot write over its successor. */
-export async function ingestPointsForAttempt(db: Db, runId: string, attempt: number, points: MetricPointInput[]): Promise<boolean> {
+export async function ingestPointsForAttempt(
+  db: Db,
+  runId: string,
+  attempt: number,
+  points: MetricPointInput[],
+): Promise<boolean> {
   if (points.length === 0) return true;
   return db.$transaction(async (tx) => {
-    const owner = await tx.$queryRaw<unknown[]>`SELECT 1 FROM "Run" WHERE id = ${runId} AND attempt = ${attempt} AND status = 'running' FOR SHARE`;
+    const owner = await tx.$queryRaw<
+      unknown[]
+    >`SELECT 1 FROM "Run" WHERE id = ${runId} AND attempt = ${attempt} AND status = 'running' FOR SHARE`;
     if (owner.length === 0) return false;
-    await ingestPoints(tx as unknown as Db, runId, points);
+    await ingestPointsInTransaction(tx, runId, points);
     const step = points.reduce((max, point) => Math.max(max, point.step), 0);
     await tx.$executeRaw`SELECT pg_notify('scaleboard_runs', ${JSON.stringify({ runId, step, keys: [...new Set(points.map((point) => point.key))] })})`;
     return true;
@@ -154,22 +295,41 @@ export async function ingestPointsForAttempt(db: Db, runId: string, attempt: num
 
 /**
  * Before an attempt resumes from a checkpoint at `step` (or starts over: null), the points its
- * predecessor logged later are removed, so the series ends up with each step exactly once.
+ * predecessor logged later are removed, so the series ends up with each step exactly once; the
+ * chunk holding `step` is cut there and every series' summary recomputed from what is left.
  */
 export async function discardPointsAfter(db: Db, runId: string, step: number | null): Promise<void> {
   const after = step ?? -1;
-  await db.$executeRaw`DELETE FROM "MetricPoint" p USING "MetricSeries" s WHERE p."seriesId" = s.id AND s."runId" = ${runId} AND p.step > ${after}`;
-  await db.$executeRaw`
-    UPDATE "MetricSeries" s SET
-      "pointCount" = stats.count, "firstStep" = stats.first_step, "lastStep" = stats.last_step, "lastValue" = stats.last_value,
-      "minValue" = stats.min_value, "maxValue" = stats.max_value, "updatedAt" = now()
-    FROM (
-      SELECT s2.id, count(p.step)::int AS count, min(p.step) AS first_step, max(p.step) AS last_step,
-             (array_agg(p.value ORDER BY p.step DESC))[1] AS last_value,
-             min(p.value) FILTER (WHERE p.value <> 'NaN'::float8 AND p.value NOT IN ('Infinity', '-Infinity')) AS min_value,
-             max(p.value) FILTER (WHERE p.value <> 'NaN'::float8 AND p.value NOT IN ('Infinity', '-Infinity')) AS max_value
-      FROM "MetricSeries" s2 LEFT JOIN "MetricPoint" p ON p."seriesId" = s2.id
-      WHERE s2."runId" = ${runId} GROUP BY s2.id
-    ) stats WHERE s.id = stats.id`;
-  await discardSummariesAfter(db, runId, step);
+  await db.$transaction(
+    async (tx) => {
+      const series = await tx.$queryRaw<{ number: number }[]>`
+        SELECT number FROM "MetricSeries" WHERE "runId" = ${runId} ORDER BY key FOR UPDATE`;
+      const numbers = series.map((row) => row.number);
+      if (numbers.length === 0) return;
+      const cut = chunkOf(after + 1);
+      await tx.$executeRaw`DELETE FROM "MetricChunk" WHERE "seriesNumber" = ANY(${numbers}::int[]) AND chunk > ${cut}::int`;
+      if (after >= 0 && (after + 1) % CHUNK_STEPS !== 0) {
+        const partial = await readChunks(
+          tx,
+          numbers,
+          numbers.map(() => cut),
+        );
+        const kept: ChunkRow[] = [];
+        const emptied: number[] = [];
+        for (const chunk of partial) {
+          if (chunk.lastStep <= after) continue;
+          const points = decodeChunk(chunk).filter((point) => point.step <= after);
+          if (points.length > 0) kept.push(encodeChunk(chunk.seriesNumber, chunk.chunk, points));
+          else emptied.push(chunk.seriesNumber);
+        }
+        await writeChunks(tx, kept);
+        if (emptied.length > 0)
+          await tx.$executeRaw`DELETE FROM "MetricChunk" WHERE "seriesNumber" = ANY(${emptied}::int[]) AND chunk = ${cut}::int`;
+      } else {
+        await tx.$executeRaw`DELETE FROM "MetricChunk" WHERE "seriesNumber" = ANY(${numbers}::int[]) AND chunk = ${cut}::int`;
+      }
+      await recomputeSeriesSummaries(tx, Prisma.sql`s2.number = ANY(${numbers}::int[])`);
+    },
+    { timeout: 600_000, maxWait: 60_000 },
+  );
 }

@@ -1,34 +1,54 @@
 import { z } from "zod";
 import type { Db } from "../../db.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
-import type { Actor } from "../access/actor.ts";
-import { resolveProjectAccess } from "../access/resolve-team-access.ts";
-import { AppError } from "../app-error.ts";
-import type { ChartPoint } from "./downsample.ts";
-import { SUMMARY_LEVELS, SUMMARY_WIDTHS, TOP_SUMMARY_LEVEL, summariesAvailable } from "./write-summaries.ts";
+import { type ChartValue, toChartValue } from "./chart-value.ts";
+import {
+  CHUNK_STEPS,
+  type ChunkPoints,
+  COARSE_WIDTH,
+  decodeM4Rows,
+  decodeSteps,
+  FINE_WIDTH,
+  type M4Row,
+  pointRow,
+} from "./chunk-codec.ts";
+import { EMA_START, type EmaState, emaHorizon, emaStep, smoothingWeight } from "./ema.ts";
+import { numberArrayLiteral } from "./write-summaries.ts";
 
 /**
  * Curves for a comparison chart: one series per run, y = `key`, x = the step or any other key
- * logged at the same steps (wallclock, flops, samples, tokens, ...).
+ * (wallclock, flops, samples, tokens, ...).
  *
- * Design, for 100 runs x 100,000 points answering in well under a second (scanning 10^7 points
+ * No logged point is dropped or hidden:
+ * - Against another key, every point of `key` is kept: x is that key's value at the same step when
+ *   logged there, else interpolated linearly between the nearest steps where it was logged (flagged
+ *   `interpolated`); outside the steps where x was logged a point cannot be placed and is left out.
+ * - A window also answers, per run, the nearest logged point on each side outside it (`before`,
+ *   `after`), so a line crossing the window is drawn even with one point inside it, or none.
+ * - With `smoothing`, a window starting at xMin answers the chart's EMA state before its first
+ *   point, from the points logged before it (at most ema.ts's horizon of them), so a zoomed smoothed
+ *   curve continues the unzoomed one.
+ * - NaN, +Infinity and -Infinity come back as "NaN", "Infinity" and "-Infinity" (chart-value.ts).
+ *
+ * Design, for 100 runs x 100,000 points answering in well under a second (decoding 10^7 points
  * takes seconds on two cores, so the full range never reads the points):
  * - The window [xMin, xMax] becomes a step range per run (for another x key, through that key's
- *   summaries then a short index scan: x is assumed to grow with the step, as counters do).
+ *   chunk minimums and maximums, then the points of the chunk found: x is assumed to grow with the
+ *   step, as counters do).
  * - When the run's points in the window fit in `points`, they come back as logged (full resolution),
- *   read by one index range scan on MetricPoint (seriesId, step).
+ *   decoded from the chunks over the window (one index range scan on MetricChunk's key).
  * - Otherwise the window is cut into points/4 equal step buckets and each keeps its first, last,
  *   minimum and maximum points and its first NaN/infinite point (a gap), so no spike is hidden
- *   (downsample.ts states the rule). The inside of the window is read from the stored summaries of
- *   write-summaries.ts at the coarsest level whose buckets are no wider than an output bucket (at
- *   most `points` rows per run, an index range scan on MetricSummary's key), the ragged edges from
- *   the points; those rows are merged into output buckets by their first step. Every point returned
- *   is a real logged point; only bucket boundaries are rounded to summary buckets.
- * - A series without complete summaries (logged before they existed) is bucketed in SQL from its
- *   points: exact, but it reads every point in the window.
- * All runs go through each query together: a handful of round trips per request, not per run. The
+ *   (downsample.ts states the rule). A chunk whose points all lie in the window gives its stored M4
+ *   rows (chunk-codec.ts) at the coarsest level no wider than an output bucket (64 or 256 steps, or
+ *   the chunk's own summary); the chunks at the window's edges, sparse chunks and narrow buckets
+ *   give their points. The rows are merged into output buckets by their first step. Every point
+ *   returned is a real logged point; only bucket boundaries are rounded to summary buckets.
+ * All runs go through each query together: a handful of round trips per request, not per run (the
+ * neighbours and the EMA state one more, the steps' x values one more, the exact kind of a bucket's
+ * non-finite point one more, each only when needed). The
  * per-run subqueries are LATERAL with OFFSET 0, which keeps PostgreSQL from flattening them into a
- * hash join over the whole table. Rows come back as one bytea per run (see M4_ROW_SQL).
+ * hash join over the whole table. Points and M4 rows travel as the stored bytes and are decoded here.
  */
 
 export const SERIES_POINTS_MAX = 5000;
@@ -43,141 +63,146 @@ export const ZSeriesQuery = z
     xMax: z.number().finite().optional(),
     /** The most points returned per run. */
     points: z.number().int().min(4).max(SERIES_POINTS_MAX).default(1000),
+    /** The chart's EMA weight (capped at 0.999): a window starting at xMin then answers the EMA's state at its start. */
+    smoothing: z.number().min(0).max(1).optional(),
   })
-  .refine((input) => input.xMin === undefined || input.xMax === undefined || input.xMin <= input.xMax, { message: "xMin must not exceed xMax", path: ["xMin"] });
+  .refine((input) => input.xMin === undefined || input.xMax === undefined || input.xMin <= input.xMax, {
+    message: "xMin must not exceed xMax",
+    path: ["xMin"],
+  });
 export type SeriesQuery = z.input<typeof ZSeriesQuery>;
+
+/** A point as charts get it; `interpolated` when x was not logged at the point's step (see the file comment). */
+export type SeriesPoint = { x: number; y: ChartValue; interpolated?: true };
 
 export type SeriesResult = {
   runId: string;
   key: string;
-  points: ChartPoint[];
+  /** The points in the window (all of them, or min/max-preserving buckets), in step order. */
+  points: SeriesPoint[];
   /** True when the window held more than `points` points and buckets were kept instead. */
   downsampled: boolean;
   /** Points of `key` logged in the window. */
   total: number;
+  /** With a window: the nearest logged point before it and after it, outside it; null when there is none. */
+  before: SeriesPoint | null;
+  after: SeriesPoint | null;
+  /**
+   * With `smoothing` and xMin: the EMA (ema.ts) over the points logged before the first point returned
+   * (`before`, else the first of `points`), the weight it was computed with; null otherwise (the EMA starts at zero).
+   */
+  ema: (EmaState & { weight: number }) | null;
 };
 
-export const ZMetricKeysQuery = z.object({ runIds: z.array(z.string().min(1)).min(1).max(200) });
+/** Keys listed per metrics.keys answer when the caller names no limit, and the most it may name. */
+export const METRIC_KEYS_PAGE = 200;
+export const MAX_METRIC_KEYS_PAGE = 1_000;
 
-/** Every run must be readable by the actor (viewer in its team); unknown and other teams' runs are NOT_FOUND alike. */
-export async function assertRunsReadable(db: Db, actor: Actor, runIds: readonly string[]): Promise<void> {
-  const unique = [...new Set(runIds)];
-  const runs = await db.run.findMany({ where: { id: { in: unique } }, select: { id: true, experiment: { select: { projectId: true } } } });
-  if (runs.length !== unique.length) throw new AppError("NOT_FOUND", "Run not found");
-  for (const projectId of new Set(runs.map((run) => run.experiment.projectId))) {
-    try {
-      await resolveProjectAccess(db, actor, projectId, "viewer");
-    } catch (error) {
-      if (error instanceof AppError && error.code === "NOT_FOUND") throw new AppError("NOT_FOUND", "Run not found");
-      throw error;
-    }
-  }
+export const ZMetricKeysQuery = z.object({
+  runIds: z.array(z.string().min(1)).min(1).max(200),
+  limit: z.number().int().min(1).max(MAX_METRIC_KEYS_PAGE).default(METRIC_KEYS_PAGE),
+  /** The last key of the previous page: keys sort by name and the next page starts after it. */
+  cursor: z.string().min(1).max(200).nullish(),
+  /** Only keys containing this text (case-insensitive). */
+  search: z.string().trim().max(200).nullish(),
+});
+export type MetricKeysQuery = z.input<typeof ZMetricKeysQuery>;
+
+/** `text` as a LIKE pattern matching itself anywhere in a key: its wildcards taken literally. */
+function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
 }
 
-/** The keys logged by these runs, with how many runs logged each and how many points in all. */
-export async function listMetricKeys(db: Db, runIds: readonly string[]): Promise<{ keys: { key: string; runCount: number; pointCount: number }[] }> {
-  const rows = await db.$queryRaw<{ key: string; runCount: number; pointCount: number }[]>`
-    SELECT key, count(*)::int AS "runCount", COALESCE(sum("pointCount"), 0)::float8 AS "pointCount"
-    FROM "MetricSeries" WHERE "runId" = ANY(${[...new Set(runIds)]}::text[]) GROUP BY key ORDER BY key`;
-  return { keys: rows };
+/**
+ * The keys logged by these runs, a page at a time (sorted by name, after `cursor`, containing
+ * `search`), with how many runs logged each and how many points in all; `total` counts every
+ * matching key and `nextCursor` continues the list (null on the last page).
+ */
+export async function listMetricKeys(
+  db: Db,
+  query: { runIds: readonly string[]; limit?: number; cursor?: string | null; search?: string | null },
+): Promise<{
+  keys: { key: string; runCount: number; pointCount: number }[];
+  total: number;
+  nextCursor: string | null;
+}> {
+  const runIds = [...new Set(query.runIds)];
+  const limit = query.limit ?? METRIC_KEYS_PAGE;
+  const matching = query.search ? Prisma.sql`AND key ILIKE ${containsPattern(query.search)}` : Prisma.empty;
+  const [rows, [counted]] = await Promise.all([
+    db.$queryRaw<{ key: string; runCount: number; pointCount: number }[]>`
+      SELECT key, count(*)::int AS "runCount", COALESCE(sum("pointCount"), 0)::float8 AS "pointCount"
+      FROM "MetricSeries" WHERE "runId" = ANY(${runIds}::text[]) ${matching} ${query.cursor ? Prisma.sql`AND key COLLATE "C" > ${query.cursor}` : Prisma.empty}
+      GROUP BY key ORDER BY key COLLATE "C" LIMIT ${limit + 1}`,
+    db.$queryRaw<
+      { total: number }[]
+    >`SELECT count(DISTINCT key)::int AS total FROM "MetricSeries" WHERE "runId" = ANY(${runIds}::text[]) ${matching}`,
+  ]);
+  const page = rows.slice(0, limit);
+  return { keys: page, total: counted?.total ?? 0, nextCursor: rows.length > limit ? page.at(-1)!.key : null };
 }
 
-type SeriesMeta = { id: string; runId: string; key: string; pointCount: number; firstStep: number | null; lastStep: number | null; summarized: boolean };
+type SeriesMeta = {
+  id: string;
+  number: number;
+  runId: string;
+  key: string;
+  pointCount: number;
+  firstStep: number | null;
+  lastStep: number | null;
+};
 
-/** One run's work: its series, step window and how it will be read. */
+/** A logged point; `known: false` marks a non-finite value whose kind a bucket summary does not keep (read afterwards). */
+type StepValue = { step: number; value: number; known?: false };
+
+/** One run's work: its series, step window and how it will be read, then what was read. */
 type Plan = {
   runId: string;
   y: SeriesMeta;
   x: SeriesMeta | null;
+  /** The steps of `key` read: the window's, and for another x the steps whose interpolated x may lie in it. */
   lo: number;
   hi: number;
   result: SeriesResult;
+  /** The points kept from [lo, hi] (as logged or bucketed), in step order. */
+  kept: StepValue[];
+  /** Points logged before lo, in step order: the nearest, or as many as the EMA state needs. */
+  earlier: StepValue[];
+  /** The first point logged after hi. */
+  later: StepValue | null;
 };
-
-/**
- * An M4 summary of consecutive points, the unit both SQL and this file work in: a stored summary
- * bucket, an output bucket, or a single point. Steps are never negative, so -1 stands for "none".
- */
-type M4Row = {
-  firstStep: number;
-  lastStep: number;
-  minStep: number;
-  maxStep: number;
-  gapStep: number;
-  count: number;
-  firstValue: number;
-  lastValue: number;
-  minValue: number;
-  maxValue: number;
-};
-
-/**
- * Rows travel as one bytea per run (56 bytes a row, big-endian), not one result row each: a
- * comparison reads tens of thousands of rows, and per-cell decoding cost more than the query itself.
- */
-const M4_ROW_SQL = (row: string) =>
-  Prisma.raw(`int4send(${row}.first_step) || int4send(${row}.last_step) || int4send(COALESCE(${row}.min_step, -1)) || int4send(COALESCE(${row}.max_step, -1))
-    || int4send(COALESCE(${row}.gap, -1)) || int4send(${row}.n) || float8send(${row}.first_value) || float8send(${row}.last_value)
-    || float8send(${row}.min_value) || float8send(${row}.max_value)`);
-const M4_ROW_BYTES = 56;
-
-function decodeM4Rows(bytes: Uint8Array | null): M4Row[] {
-  if (!bytes) return [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const rows: M4Row[] = [];
-  for (let at = 0; at + M4_ROW_BYTES <= bytes.byteLength; at += M4_ROW_BYTES) {
-    rows.push({
-      firstStep: view.getInt32(at),
-      lastStep: view.getInt32(at + 4),
-      minStep: view.getInt32(at + 8),
-      maxStep: view.getInt32(at + 12),
-      gapStep: view.getInt32(at + 16),
-      count: view.getInt32(at + 20),
-      firstValue: view.getFloat64(at + 24),
-      lastValue: view.getFloat64(at + 32),
-      minValue: view.getFloat64(at + 40),
-      maxValue: view.getFloat64(at + 48),
-    });
-  }
-  return rows.sort((a, b) => a.firstStep - b.firstStep);
-}
-
-/** (step, value[, x]) triples in the same encoding: 12 or 20 bytes a point. */
-function decodePoints(bytes: Uint8Array | null, withX: boolean): { step: number; value: number; x: number }[] {
-  if (!bytes) return [];
-  const size = withX ? 20 : 12;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const points: { step: number; value: number; x: number }[] = [];
-  for (let at = 0; at + size <= bytes.byteLength; at += size) {
-    const step = view.getInt32(at);
-    points.push({ step, value: view.getFloat64(at + 4), x: withX ? view.getFloat64(at + 12) : step });
-  }
-  return points;
-}
-
-const FINITE = (value: Prisma.Sql) => Prisma.sql`${value} NOT IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)`;
 
 export async function querySeries(db: Db, query: SeriesQuery): Promise<{ series: SeriesResult[] }> {
   const input = ZSeriesQuery.parse(query);
   const runIds = [...new Set(input.runIds)];
   const byStep = input.x === "step";
+  const windowed = input.xMin !== undefined || input.xMax !== undefined;
   const keys = byStep ? [input.key] : [...new Set([input.key, input.x])];
   const meta = await readSeriesMeta(db, runIds, keys);
 
   const plans: Plan[] = [];
   const results = runIds.map((runId): SeriesResult => {
-    const result: SeriesResult = { runId, key: input.key, points: [], downsampled: false, total: 0 };
+    const result: SeriesResult = {
+      runId,
+      key: input.key,
+      points: [],
+      downsampled: false,
+      total: 0,
+      before: null,
+      after: null,
+      ema: null,
+    };
     const y = meta.get(`${runId}\u0000${input.key}`);
     const x = byStep ? null : (meta.get(`${runId}\u0000${input.x}`) ?? null);
     if (!y || y.pointCount === 0 || y.firstStep === null || y.lastStep === null) return result;
-    if (!byStep && (!x || x.pointCount === 0)) return result;
+    if (!byStep && (!x || x.pointCount === 0 || x.firstStep === null || x.lastStep === null)) return result;
     const lo = byStep && input.xMin !== undefined ? Math.max(y.firstStep, Math.ceil(input.xMin)) : y.firstStep;
     const hi = byStep && input.xMax !== undefined ? Math.min(y.lastStep, Math.floor(input.xMax)) : y.lastStep;
-    plans.push({ runId, y, x, lo, hi, result });
+    plans.push({ runId, y, x, lo, hi, result, kept: [], earlier: [], later: null });
     return result;
   });
 
-  if (!byStep && (input.xMin !== undefined || input.xMax !== undefined)) await narrowToXWindow(db, plans, input.xMin, input.xMax);
+  if (!byStep && windowed) await narrowToXWindow(db, plans, input.xMin, input.xMax);
   const live = plans.filter((plan) => plan.lo <= plan.hi);
 
   // Full resolution where the window's points fit; the rest are bucketed.
@@ -189,219 +214,510 @@ export async function querySeries(db: Db, query: SeriesQuery): Promise<{ series:
     const expected = covers ? plan.y.pointCount : (plan.y.pointCount * (plan.hi - plan.lo + 1)) / span;
     (expected <= input.points ? raw : bucketed).push(plan);
   }
-  const overflow = await readRaw(db, raw, input.points, byStep);
+  const overflow = await readRaw(db, raw, input.points);
   bucketed.push(...overflow);
-  const sparse = await readBuckets(db, bucketed, input.points, byStep);
-  await readRaw(db, sparse, null, byStep);
+  const sparse = await readBuckets(db, bucketed, input.points);
+  await readRaw(db, sparse, null);
 
-  if (input.xMin !== undefined || input.xMax !== undefined) {
-    const min = input.xMin ?? Number.NEGATIVE_INFINITY;
-    const max = input.xMax ?? Number.POSITIVE_INFINITY;
-    for (const plan of live) plan.result.points = plan.result.points.filter((point) => point.x >= min && point.x <= max);
-  }
+  const weight = input.smoothing ? smoothingWeight(input.smoothing) : 0;
+  const smoothed = weight > 0 && input.xMin !== undefined;
+  await Promise.all([
+    input.xMin === undefined
+      ? null
+      : smoothed
+        ? readEarlier(db, plans, emaHorizon(weight))
+        : readNeighbours(db, plans, "before"),
+    input.xMax === undefined ? null : readNeighbours(db, plans, "after"),
+    readUnknownValues(db, plans),
+  ]);
+  const xs = byStep
+    ? null
+    : await readXAt(
+        db,
+        plans.map((plan) => ({
+          plan,
+          steps: [plan.earlier.at(-1), ...plan.kept, plan.later].flatMap((point) => (point ? [point.step] : [])),
+        })),
+      );
+  for (const plan of plans)
+    assemble(plan, {
+      xOf: xs ? (xs.get(plan) ?? (() => null)) : null,
+      xMin: input.xMin,
+      xMax: input.xMax,
+      weight: smoothed ? weight : 0,
+    });
   return { series: results };
 }
 
+type PlacedX = { x: number; interpolated: boolean };
+type PlacedPoint = StepValue & PlacedX;
+
+/**
+ * A plan's answer from what was read: the points placed on x (those that cannot be are left out),
+ * the window's points, its neighbours outside it and the EMA state before the first one returned.
+ */
+function assemble(
+  plan: Plan,
+  options: { xOf: ((step: number) => PlacedX | null) | null; xMin?: number; xMax?: number; weight: number },
+): void {
+  const { result } = plan;
+  const { xOf } = options;
+  const place = (point: StepValue | null | undefined): PlacedPoint | null => {
+    if (!point) return null;
+    if (!xOf) return { step: point.step, value: point.value, x: point.step, interpolated: false };
+    const at = xOf(point.step);
+    return at ? { step: point.step, value: point.value, x: at.x, interpolated: at.interpolated } : null;
+  };
+  const placed: PlacedPoint[] = [];
+  for (const point of plan.kept) {
+    const at = place(point);
+    if (at) placed.push(at);
+  }
+  const min = options.xMin ?? Number.NEGATIVE_INFINITY;
+  const max = options.xMax ?? Number.POSITIVE_INFINITY;
+  const inside =
+    options.xMin === undefined && options.xMax === undefined
+      ? placed
+      : placed.filter((point) => point.x >= min && point.x <= max);
+  result.points = inside.map(seriesPoint);
+  if (!result.downsampled) result.total = inside.length;
+  if (options.xMin === undefined && options.xMax === undefined) return;
+
+  // Against another x, steps read around the window's edges may fall just outside it.
+  const before =
+    options.xMin === undefined ? null : (placed.filter((point) => point.x < min).at(-1) ?? place(plan.earlier.at(-1)));
+  const after = options.xMax === undefined ? null : (placed.find((point) => point.x > max) ?? place(plan.later));
+  result.before = before ? seriesPoint(before) : null;
+  result.after = after ? seriesPoint(after) : null;
+
+  const first = before ?? inside[0];
+  if (options.weight > 0 && first) {
+    // Against another x, the points before x's first logged step are not drawn: they do not count.
+    const from = plan.x?.firstStep ?? Number.NEGATIVE_INFINITY;
+    let state = EMA_START;
+    for (const point of [...plan.earlier, ...plan.kept]) {
+      if (point.step >= first.step) break;
+      if (point.step >= from && Number.isFinite(point.value)) state = emaStep(state, options.weight, point.value);
+    }
+    result.ema = { ...state, weight: options.weight };
+  }
+}
+
+function seriesPoint(point: PlacedPoint): SeriesPoint {
+  const y = toChartValue(point.value);
+  return point.interpolated ? { x: point.x, y, interpolated: true } : { x: point.x, y };
+}
+
 async function readSeriesMeta(db: Db, runIds: string[], keys: string[]): Promise<Map<string, SeriesMeta>> {
-  const withSummaries = await summariesAvailable(db);
-  const summarized = withSummaries
-    ? Prisma.sql`(SELECT COALESCE(sum(m.count), 0) FROM "MetricSummary" m WHERE m."seriesId" = s.id AND m.level = ${TOP_SUMMARY_LEVEL}::int) = s."pointCount"`
-    : Prisma.sql`false`;
   const rows = await db.$queryRaw<SeriesMeta[]>`
-    SELECT s.id, s."runId", s.key, s."pointCount", s."firstStep", s."lastStep", ${summarized} AS summarized
+    SELECT s.id, s.number, s."runId", s.key, s."pointCount", s."firstStep", s."lastStep"
     FROM "MetricSeries" s WHERE s."runId" = ANY(${runIds}::text[]) AND s.key = ANY(${keys}::text[])`;
   return new Map(rows.map((row) => [`${row.runId}\u0000${row.key}`, row]));
 }
 
-/** The summary level whose buckets come closest to `width` steps without exceeding it; 0 for points. */
+/** What a window read asks of one series: its chunks over [lo, hi], as points or (level > 0) as M4 rows where whole. */
+type ChunkRequest = { number: number; lo: number; hi: number; level: number };
+type WindowChunk = {
+  i: number;
+  chunk: number;
+  count: number;
+  firstStep: number;
+  stepOffsets: Uint8Array | null;
+  pointValues: Uint8Array | null;
+  m4: Uint8Array | null;
+};
+
+/** Stored M4 levels: 1 = 64-step buckets, 2 = 256-step buckets, 3 = the chunk (1,024 steps). */
+const LEVEL_WIDTHS = [0, FINE_WIDTH, COARSE_WIDTH, CHUNK_STEPS] as const;
+
+/**
+ * The level to bucket with for output buckets of `width` steps: the stored level closest to it
+ * without exceeding it; for buckets of 16 to 64 steps the 64-step rows all the same (at most 4 times
+ * coarser, where reading every point would read 16 to 64 a bucket); 0 (points) below.
+ */
+function readingLevel(width: number): number {
+  return Math.max(levelAtMost(width), width >= 16 ? 1 : 0);
+}
+
+/** The stored level whose buckets come closest to `width` steps without exceeding it; 0 for points. */
 function levelAtMost(width: number): number {
   let chosen = 0;
-  for (const level of SUMMARY_LEVELS) if (SUMMARY_WIDTHS[level]! <= width) chosen = level;
+  for (let level = 1; level < LEVEL_WIDTHS.length; level++) if (LEVEL_WIDTHS[level]! <= width) chosen = level;
   return chosen;
 }
 
+const CHUNK_M4_SQL =
+  Prisma.raw(`int4send(c."firstStep") || int4send(c."lastStep") || int4send(COALESCE(c."minStep", -1)) || int4send(COALESCE(c."maxStep", -1))
+  || int4send(COALESCE(c."nonFiniteStep", -1)) || int4send(c.count) || float8send(c."firstValue") || float8send(c."lastValue")
+  || float8send(c."minValue") || float8send(c."maxValue")`);
+
 /**
- * For an x other than the step: the first step where x reaches xMin and the last where it is at most
- * xMax. Summaries (at the level nearest the square root of the span, so both scans stay short) find
- * the bucket; an index scan within it finds the step.
+ * The chunks of each request's window, one index range scan per request: a chunk whose points all
+ * lie in the window comes as its M4 rows at the request's level when it has them; every other chunk
+ * (an edge, a sparse chunk, level 0) comes as its points.
  */
-async function narrowToXWindow(db: Db, plans: Plan[], xMin: number | undefined, xMax: number | undefined): Promise<void> {
-  const withX = plans.filter((plan) => plan.x !== null);
-  if (withX.length === 0) return;
-  const levels = withX.map((plan) => (plan.x!.summarized ? levelAtMost(Math.sqrt(plan.x!.lastStep! - plan.x!.firstStep! + 1)) : 0));
-  const rows = await db.$queryRaw<{ sid: string; lo: number | null; hi: number | null }[]>`
-    WITH w AS (SELECT * FROM unnest(${withX.map((plan) => plan.x!.id)}::text[], ${levels}::int[], ${withX.map((plan) => plan.lo)}::int[], ${withX.map((plan) => plan.hi)}::int[]) AS w(sid, level, lo, hi)),
-    bounds AS (
-      SELECT w.sid, w.lo, w.hi,
-        CASE WHEN w.level = 0 THEN w.lo ELSE (SELECT min(m."firstStep") FROM "MetricSummary" m WHERE m."seriesId" = w.sid AND m.level = w.level AND m."maxStep" IS NOT NULL AND m."maxValue" >= ${xMin ?? null}::float8) END AS scan_from,
-        CASE WHEN w.level = 0 THEN w.hi ELSE (SELECT max(m."lastStep") FROM "MetricSummary" m WHERE m."seriesId" = w.sid AND m.level = w.level AND m."minStep" IS NOT NULL AND m."minValue" <= ${xMax ?? null}::float8) END AS scan_to
-      FROM w
+async function readWindowChunks(db: Db, requests: ChunkRequest[]): Promise<WindowChunk[][]> {
+  const byRequest: WindowChunk[][] = requests.map(() => []);
+  if (requests.length === 0) return byRequest;
+  const column = (pick: (request: ChunkRequest) => number) => numberArrayLiteral(requests.map(pick));
+  const rows = await db.$queryRaw<WindowChunk[]>`/* prepared: read window chunks */
+    WITH w AS (
+      SELECT * FROM unnest(${column((request) => request.number)}::int[], ${column((request) => request.lo)}::int[], ${column((request) => request.hi)}::int[],
+                           ${column((request) => request.level)}::int[]) WITH ORDINALITY AS w(sn, lo, hi, level, i)
+    ), c AS (
+      SELECT w.i, w.level, w.lo, w.hi, c.*, (w.level > 0 AND c."firstStep" >= w.lo AND c."lastStep" <= w.hi) AS whole
+      FROM w CROSS JOIN LATERAL (
+        SELECT * FROM "MetricChunk" c WHERE c."seriesNumber" = w.sn AND c.chunk BETWEEN w.lo / ${CHUNK_STEPS}::int AND w.hi / ${CHUNK_STEPS}::int OFFSET 0
+      ) c
+    ), m AS (
+      SELECT c.*, CASE WHEN NOT c.whole THEN NULL WHEN c.level = 1 THEN c."m4Fine" WHEN c.level = 2 THEN c."m4Coarse" ELSE ${CHUNK_M4_SQL} END AS m4 FROM c
     )
-    SELECT b.sid,
-      ${xMin === undefined ? Prisma.sql`b.lo` : Prisma.sql`(SELECT min(p.step) FROM "MetricPoint" p WHERE b.scan_from IS NOT NULL AND p."seriesId" = b.sid AND p.step >= GREATEST(b.scan_from, b.lo) AND p.step <= b.hi AND ${FINITE(Prisma.sql`p.value`)} AND p.value >= ${xMin}::float8)`} AS lo,
-      ${xMax === undefined ? Prisma.sql`b.hi` : Prisma.sql`(SELECT max(p.step) FROM "MetricPoint" p WHERE b.scan_to IS NOT NULL AND p."seriesId" = b.sid AND p.step <= LEAST(b.scan_to, b.hi) AND p.step >= b.lo AND ${FINITE(Prisma.sql`p.value`)} AND p.value <= ${xMax}::float8)`} AS hi
-    FROM bounds b`;
-  const bySeries = new Map(rows.map((row) => [row.sid, row]));
-  for (const plan of withX) {
-    const row = bySeries.get(plan.x!.id);
-    if (!row || row.lo === null || row.hi === null) {
-      plan.lo = 1;
-      plan.hi = 0;
-      continue;
-    }
-    plan.lo = Math.max(plan.lo, row.lo);
-    plan.hi = Math.min(plan.hi, row.hi);
-  }
+    -- M4 rows travel as one bytea a request (per-row decoding would cost more than the query); a chunk
+    -- holding every step of its range gives only the window's slice of its values.
+    SELECT (m.i - 1)::int AS i, -1 AS chunk, 0 AS count, 0 AS "firstStep", NULL::bytea AS "stepOffsets", NULL::bytea AS "pointValues",
+           string_agg(m.m4, ''::bytea ORDER BY m.chunk) AS m4
+    FROM m WHERE m.m4 IS NOT NULL GROUP BY m.i
+    UNION ALL
+    SELECT (m.i - 1)::int AS i, m.chunk,
+           CASE WHEN m."stepOffsets" IS NULL THEN GREATEST(0, m.slice_to - m.slice_from + 1) ELSE m.count END AS count,
+           CASE WHEN m."stepOffsets" IS NULL THEN m.slice_from ELSE m."firstStep" END AS "firstStep",
+           m."stepOffsets",
+           CASE WHEN m."stepOffsets" IS NOT NULL THEN m."pointValues"
+                WHEN m.slice_to < m.slice_from THEN ''::bytea
+                ELSE substring(m."pointValues" FROM (m.slice_from - m."firstStep") * 8 + 1 FOR (m.slice_to - m.slice_from + 1) * 8) END AS "pointValues",
+           NULL::bytea AS m4
+    FROM (SELECT m.*, GREATEST(m.lo, m."firstStep") AS slice_from, LEAST(m.hi, m."lastStep") AS slice_to FROM m WHERE m.m4 IS NULL) m`;
+  for (const row of rows) byRequest[row.i]!.push(row);
+  return byRequest;
 }
 
-function pointValue(value: number): number | null {
-  return Number.isFinite(value) ? value : null;
+/** The points of chunks (read as points) within [lo, hi], in step order. */
+function windowPoints(chunks: WindowChunk[], lo: number, hi: number): { step: number; value: number }[] {
+  const points: { step: number; value: number }[] = [];
+  const sorted = [...chunks].sort((a, b) => a.chunk - b.chunk);
+  for (const chunk of sorted) {
+    if (!chunk.pointValues) continue;
+    decodeSteps(chunk as ChunkPoints, (step, value) => {
+      if (step >= lo && step <= hi) points.push({ step, value });
+    });
+  }
+  return points;
 }
 
 /**
- * Reads the windows' points as logged. With a cap, a window holding more than `cap` points is not
- * filled in but handed back, to be bucketed instead.
+ * For an x other than the step: the steps of `key` whose x may lie in [xMin, xMax]. x's first point
+ * reaching xMin and its last point at most xMax are found through the chunks' own minimums and
+ * maximums (x is assumed to grow with the step, as counters do, but a chunk that does not hold the
+ * answer is passed over), then the points of the chunk found. The steps read run from just after the
+ * x point before the first (a point of `key` between the two gets an x between them, maybe in the
+ * window) to just before the x point after the last.
  */
-async function readRaw(db: Db, plans: Plan[], cap: number | null, byStep: boolean): Promise<Plan[]> {
-  if (plans.length === 0) return [];
-  const limit = cap === null ? 2_147_483_647 : cap + 1;
-  const point = byStep
-    ? Prisma.sql`int4send(p.step) || float8send(p.value)`
-    : Prisma.sql`int4send(p.step) || float8send(p.value) || float8send(COALESCE((SELECT value FROM "MetricPoint" WHERE "seriesId" = w.xsid AND step = p.step), 'NaN'::float8))`;
-  const rows = await db.$queryRaw<{ sid: string; points: Uint8Array | null }[]>`
-    SELECT w.sid, (
-      SELECT string_agg(${point}, ''::bytea ORDER BY p.step)
-      FROM (SELECT step, value FROM "MetricPoint" WHERE "seriesId" = w.sid AND step BETWEEN w.lo AND w.hi ORDER BY step LIMIT ${limit}::int) p
-    ) AS points
-    FROM unnest(${plans.map((plan) => plan.y.id)}::text[], ${plans.map((plan) => plan.x?.id ?? null)}::text[], ${plans.map((plan) => plan.lo)}::int[], ${plans.map((plan) => plan.hi)}::int[]) AS w(sid, xsid, lo, hi)`;
-  const bySeries = new Map(rows.map((row) => [row.sid, row.points]));
-  const overflow: Plan[] = [];
-  for (const plan of plans) {
-    const list = decodePoints(bySeries.get(plan.y.id) ?? null, !byStep);
-    if (cap !== null && list.length > cap) {
-      overflow.push(plan);
-      continue;
+async function narrowToXWindow(
+  db: Db,
+  plans: Plan[],
+  xMin: number | undefined,
+  xMax: number | undefined,
+): Promise<void> {
+  const withX = plans.filter((plan) => plan.x !== null);
+  type Found = { step: number; beside: number | null } | null;
+  const find = async (forward: boolean, bound: number) => {
+    const found = new Map<Plan, Found>();
+    let pending = withX.map((plan) => ({ plan, from: forward ? 0 : MAX_STEP }));
+    while (pending.length > 0) {
+      const column = (pick: (entry: (typeof pending)[number]) => number) => numberArrayLiteral(pending.map(pick));
+      const rows = await db.$queryRaw<(WindowChunk & { lastStep: number; beside: number | null })[]>`
+        SELECT (w.i - 1)::int AS i, c.chunk, c.count, c."firstStep", c."lastStep", c."stepOffsets", c."pointValues", NULL::bytea AS m4,
+          ${
+            forward
+              ? Prisma.sql`(SELECT p."lastStep" FROM "MetricChunk" p WHERE p."seriesNumber" = w.sn AND p.chunk < c.chunk ORDER BY p.chunk DESC LIMIT 1)`
+              : Prisma.sql`(SELECT p."firstStep" FROM "MetricChunk" p WHERE p."seriesNumber" = w.sn AND p.chunk > c.chunk ORDER BY p.chunk LIMIT 1)`
+          } AS beside
+        FROM unnest(${column((entry) => entry.plan.x!.number)}::int[], ${column((entry) => entry.from)}::int[]) WITH ORDINALITY AS w(sn, from_step, i)
+        CROSS JOIN LATERAL (
+          SELECT * FROM "MetricChunk" c WHERE c."seriesNumber" = w.sn
+            ${
+              forward
+                ? Prisma.sql`AND c."lastStep" >= w.from_step AND c."maxStep" IS NOT NULL AND c."maxValue" >= ${bound}::float8 ORDER BY c.chunk`
+                : Prisma.sql`AND c."firstStep" <= w.from_step AND c."minStep" IS NOT NULL AND c."minValue" <= ${bound}::float8 ORDER BY c.chunk DESC`
+            }
+          LIMIT 1
+        ) c`;
+      const next: typeof pending = [];
+      const byIndex = new Map(rows.map((row) => [row.i, row]));
+      pending.forEach((entry, index) => {
+        const chunk = byIndex.get(index);
+        if (!chunk) {
+          found.set(entry.plan, null);
+          return;
+        }
+        // The answer, and the finite x step beside it in this chunk (before it going forward, after it going back).
+        let answer: number | null = null;
+        let beside: number | null = null;
+        decodeSteps(chunk as ChunkPoints, (step, value) => {
+          if (!Number.isFinite(value)) return;
+          if (forward) {
+            if (answer !== null) return;
+            if (step >= entry.from && value >= bound) answer = step;
+            else beside = step;
+          } else if (step <= entry.from && value <= bound) {
+            answer = step;
+            beside = null;
+          } else if (answer !== null && beside === null) beside = step;
+        });
+        if (answer !== null) found.set(entry.plan, { step: answer, beside: beside ?? chunk.beside });
+        else if (forward) next.push({ plan: entry.plan, from: chunk.lastStep + 1 });
+        else next.push({ plan: entry.plan, from: chunk.firstStep - 1 });
+      });
+      pending = next;
     }
-    plan.result.total = list.length;
-    plan.result.downsampled = false;
-    plan.result.points = list.filter((point) => Number.isFinite(point.x)).map((point) => ({ x: point.x, y: pointValue(point.value) }));
+    return found;
+  };
+  const los = xMin === undefined ? null : await find(true, xMin);
+  const his = xMax === undefined ? null : await find(false, xMax);
+  for (const plan of withX) {
+    const x = plan.x!;
+    if (los) {
+      const first = los.get(plan)!;
+      // No x reaches xMin: no step of `key` that can be placed does either.
+      plan.lo = Math.max(plan.lo, first === null ? x.lastStep! + 1 : first.beside === null ? 0 : first.beside + 1);
+    }
+    if (his) {
+      const last = his.get(plan)!;
+      plan.hi = Math.min(plan.hi, last === null ? x.firstStep! - 1 : last.beside === null ? MAX_STEP : last.beside - 1);
+    }
   }
+}
+
+/** The largest step PostgreSQL's int4 holds. */
+const MAX_STEP = 2_147_483_647;
+
+/**
+ * x at the given steps of each plan: as logged at the step, else interpolated between the nearest
+ * steps where x was logged (finite values only); null outside them. The steps' chunks are read in
+ * contiguous runs, each with the nearest x chunk before and after it, which hold the nearest x points
+ * (one range scan and two index probes a run, all plans in one query).
+ */
+async function readXAt(
+  db: Db,
+  wanted: { plan: Plan; steps: number[] }[],
+): Promise<Map<Plan, (step: number) => PlacedX | null>> {
+  const requests: { number: number; from: number; to: number; plan: number }[] = [];
+  wanted.forEach(({ plan, steps }, index) => {
+    const chunks = [...new Set(steps.map((step) => Math.floor(step / CHUNK_STEPS)))].sort((a, b) => a - b);
+    for (const chunk of chunks) {
+      const last = requests.at(-1);
+      if (last && last.plan === index && last.to >= chunk - 1) last.to = chunk;
+      else requests.push({ number: plan.x!.number, from: chunk, to: chunk, plan: index });
+    }
+  });
+  const byPlan: WindowChunk[][] = wanted.map(() => []);
+  if (requests.length > 0) {
+    const column = (pick: (request: (typeof requests)[number]) => number) => numberArrayLiteral(requests.map(pick));
+    const rows = await db.$queryRaw<WindowChunk[]>`/* prepared: read x chunks */
+      SELECT DISTINCT ON (w.p, c.chunk) w.p::int AS i, c.chunk, c.count, c."firstStep", c."stepOffsets", c."pointValues", NULL::bytea AS m4
+      FROM unnest(${column((request) => request.number)}::int[], ${column((request) => request.from)}::int[], ${column((request) => request.to)}::int[],
+                  ${column((request) => request.plan)}::int[]) AS w(sn, lo, hi, p)
+      CROSS JOIN LATERAL (
+        (SELECT * FROM "MetricChunk" c WHERE c."seriesNumber" = w.sn AND c.chunk BETWEEN w.lo AND w.hi OFFSET 0)
+        UNION ALL
+        (SELECT * FROM "MetricChunk" c WHERE c."seriesNumber" = w.sn AND c.chunk < w.lo ORDER BY c.chunk DESC LIMIT 1)
+        UNION ALL
+        (SELECT * FROM "MetricChunk" c WHERE c."seriesNumber" = w.sn AND c.chunk > w.hi ORDER BY c.chunk LIMIT 1)
+      ) c
+      ORDER BY w.p, c.chunk`;
+    for (const row of rows) byPlan[row.i]!.push(row);
+  }
+  const result = new Map<Plan, (step: number) => PlacedX | null>();
+  wanted.forEach(({ plan }, index) => {
+    const steps: number[] = [];
+    const values: number[] = [];
+    for (const chunk of byPlan[index]!)
+      decodeSteps(chunk as ChunkPoints, (step, value) => {
+        if (Number.isFinite(value)) {
+          steps.push(step);
+          values.push(value);
+        }
+      });
+    result.set(plan, (step) => {
+      // The first x step at or after `step`.
+      let low = 0;
+      let high = steps.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (steps[middle]! < step) low = middle + 1;
+        else high = middle;
+      }
+      if (low < steps.length && steps[low] === step) return { x: values[low]!, interpolated: false };
+      if (low === 0 || low === steps.length) return null;
+      const [s0, s1, x0, x1] = [steps[low - 1]!, steps[low]!, values[low - 1]!, values[low]!];
+      return { x: x0 + ((x1 - x0) * (step - s0)) / (s1 - s0), interpolated: true };
+    });
+  });
+  return result;
+}
+
+/** Reads the windows' points as logged. With a cap, a window holding more than `cap` points is not read but handed back, to be bucketed. */
+async function readRaw(db: Db, plans: Plan[], cap: number | null): Promise<Plan[]> {
+  if (plans.length === 0) return [];
+  const chunks = await readWindowChunks(
+    db,
+    plans.map((plan) => ({ number: plan.y.number, lo: plan.lo, hi: plan.hi, level: 0 })),
+  );
+  const overflow: Plan[] = [];
+  plans.forEach((plan, index) => {
+    const points = windowPoints(chunks[index]!, plan.lo, plan.hi);
+    if (cap !== null && points.length > cap) {
+      overflow.push(plan);
+      return;
+    }
+    plan.kept = points;
+    plan.result.total = points.length;
+    plan.result.downsampled = false;
+  });
   return overflow;
 }
 
 /**
- * Buckets the windows in SQL (see the file comment). Windows that turn out to hold no more than
- * `points` points are handed back, to be read in full.
+ * Buckets the windows (see the file comment). Windows that turn out to hold no more than `points`
+ * points are handed back, to be read in full.
  */
-async function readBuckets(db: Db, plans: Plan[], points: number, byStep: boolean): Promise<Plan[]> {
+async function readBuckets(db: Db, plans: Plan[], points: number): Promise<Plan[]> {
   if (plans.length === 0) return [];
   const buckets = Math.max(1, Math.floor(points / 4));
-  const shapes = plans.map((plan) => {
-    const span = plan.hi - plan.lo + 1;
-    const level = plan.y.summarized ? levelAtMost(span / buckets) : 0;
-    const width = level === 0 ? 1 : SUMMARY_WIDTHS[level]!;
-    let bucketLo = Math.ceil(plan.lo / width);
-    let bucketHi = Math.floor((plan.hi + 1) / width) - 1;
-    if (level === 0 || bucketLo > bucketHi) {
-      // No whole summary bucket inside: every point of the window is read.
-      bucketLo = 1;
-      bucketHi = 0;
-      return { level: 0, bucketLo, bucketHi, leftLo: plan.lo, leftHi: plan.hi, rightLo: 1, rightHi: 0 };
-    }
-    const leftHi = Math.min(plan.hi, bucketLo * width - 1);
-    const rightLo = Math.max(plan.lo, (bucketHi + 1) * width);
-    return {
-      level,
-      bucketLo,
-      bucketHi,
-      leftLo: plan.lo,
-      leftHi: leftHi >= plan.lo ? leftHi : plan.lo - 1,
-      rightLo: rightLo <= plan.hi ? rightLo : 1,
-      rightHi: rightLo <= plan.hi ? plan.hi : 0,
-    };
-  });
-  const column = <T>(pick: (shape: (typeof shapes)[number], plan: Plan) => T) => shapes.map((shape, index) => pick(shape, plans[index]!));
-  const asRow = (step: Prisma.Sql, value: Prisma.Sql) => Prisma.sql`
-    ${step} AS first_step, ${step} AS last_step, 1 AS n,
-    CASE WHEN ${FINITE(value)} THEN ${value} ELSE 'NaN'::float8 END AS min_value, CASE WHEN ${FINITE(value)} THEN ${step} END AS min_step,
-    CASE WHEN ${FINITE(value)} THEN ${value} ELSE 'NaN'::float8 END AS max_value, CASE WHEN ${FINITE(value)} THEN ${step} END AS max_step,
-    ${value} AS first_value, ${value} AS last_value, CASE WHEN ${FINITE(value)} THEN NULL ELSE ${step} END AS gap`;
-  const rows = await db.$queryRaw<{ sid: string; rows: Uint8Array }[]>`
-    WITH w AS (
-      SELECT * FROM unnest(
-        ${plans.map((plan) => plan.y.id)}::text[], ${plans.map((plan) => plan.lo)}::int[], ${plans.map((plan) => plan.hi)}::int[],
-        ${column((shape) => shape.level)}::int[], ${column((shape) => shape.bucketLo)}::int[], ${column((shape) => shape.bucketHi)}::int[],
-        ${column((shape) => shape.leftLo)}::int[], ${column((shape) => shape.leftHi)}::int[], ${column((shape) => shape.rightLo)}::int[], ${column((shape) => shape.rightHi)}::int[]
-      ) AS w(sid, lo, hi, level, bucket_lo, bucket_hi, left_lo, left_hi, right_lo, right_hi)
-    ),
-    c AS (
-      SELECT w.sid, w.lo, w.hi, w.level, s.* FROM w CROSS JOIN LATERAL (
-        SELECT m."firstStep" AS first_step, m."lastStep" AS last_step, m.count AS n, m."minValue" AS min_value, m."minStep" AS min_step,
-               m."maxValue" AS max_value, m."maxStep" AS max_step, m."firstValue" AS first_value, m."lastValue" AS last_value, m."nonFiniteStep" AS gap
-        FROM "MetricSummary" m WHERE w.level > 0 AND m."seriesId" = w.sid AND m.level = w.level AND m.bucket BETWEEN w.bucket_lo AND w.bucket_hi
-        OFFSET 0
-      ) s
-      UNION ALL
-      SELECT w.sid, w.lo, w.hi, w.level, e.* FROM w CROSS JOIN LATERAL (
-        SELECT ${asRow(Prisma.sql`p.step`, Prisma.sql`p.value`)} FROM "MetricPoint" p WHERE p."seriesId" = w.sid AND p.step BETWEEN w.left_lo AND w.left_hi
-        OFFSET 0
-      ) e
-      UNION ALL
-      SELECT w.sid, w.lo, w.hi, w.level, e.* FROM w CROSS JOIN LATERAL (
-        SELECT ${asRow(Prisma.sql`p.step`, Prisma.sql`p.value`)} FROM "MetricPoint" p WHERE p."seriesId" = w.sid AND p.step BETWEEN w.right_lo AND w.right_hi
-        OFFSET 0
-      ) e
-    ),
-    -- Windows read from points only are bucketed here, so what travels stays small.
-    g AS (
-      SELECT c.sid, min(c.first_step) AS first_step, max(c.last_step) AS last_step, sum(c.n)::int AS n,
-        min(ARRAY[c.min_value, c.min_step::float8]) FILTER (WHERE c.min_step IS NOT NULL) AS mn,
-        max(ARRAY[c.max_value, c.max_step::float8]) FILTER (WHERE c.max_step IS NOT NULL) AS mx,
-        min(ARRAY[c.first_step::float8, c.first_value]) AS fst, max(ARRAY[c.last_step::float8, c.last_value]) AS lst,
-        min(c.gap) AS gap
-      FROM c WHERE c.level = 0
-      GROUP BY c.sid, LEAST(${buckets - 1}::int, ((c.first_step - c.lo)::bigint * ${buckets}::int / GREATEST(c.hi::bigint - c.lo, 1))::int)
-    ),
-    r AS (
-      SELECT sid, first_step, last_step, n, min_value, min_step, max_value, max_step, first_value, last_value, gap FROM c WHERE c.level > 0
-      UNION ALL
-      SELECT sid, first_step, last_step, n, COALESCE(mn[1], 'NaN'::float8), mn[2]::int, COALESCE(mx[1], 'NaN'::float8), mx[2]::int, fst[2], lst[2], gap FROM g
-    )
-    SELECT r.sid, string_agg(${M4_ROW_SQL("r")}, ''::bytea) AS rows FROM r GROUP BY r.sid`;
-
-  const bySeries = new Map(rows.map((row) => [row.sid, row.rows]));
+  const chunks = await readWindowChunks(
+    db,
+    plans.map((plan) => ({
+      number: plan.y.number,
+      lo: plan.lo,
+      hi: plan.hi,
+      level: readingLevel((plan.hi - plan.lo + 1) / buckets),
+    })),
+  );
   const sparse: Plan[] = [];
-  const kept = new Map<Plan, { step: number; value: number }[]>();
-  for (const plan of plans) {
-    const list = decodeM4Rows(bySeries.get(plan.y.id) ?? null);
+  plans.forEach((plan, index) => {
+    const list: M4Row[] = [];
+    for (const chunk of chunks[index]!) decodeM4Rows(chunk.m4, list);
+    for (const point of windowPoints(chunks[index]!, plan.lo, plan.hi)) list.push(pointRow(point.step, point.value));
+    list.sort((a, b) => a.firstStep - b.firstStep);
     const total = list.reduce((sum, row) => sum + row.count, 0);
     if (total <= points) {
       sparse.push(plan);
-      continue;
+      return;
     }
     plan.result.total = total;
     plan.result.downsampled = true;
-    kept.set(plan, mergeIntoBuckets(list, plan.lo, plan.hi, buckets).flatMap(bucketPoints));
-  }
-
-  if (byStep) {
-    for (const [plan, points] of kept) plan.result.points = points.map((point) => ({ x: point.step, y: pointValue(point.value) }));
-  } else {
-    const pairs = [...kept].flatMap(([plan, points]) => points.map((point) => ({ sid: plan.x!.id, step: point.step })));
-    const xs = await db.$queryRaw<{ sid: string; points: Uint8Array }[]>`
-      SELECT t.sid, string_agg(int4send(t.step) || float8send(COALESCE((SELECT value FROM "MetricPoint" WHERE "seriesId" = t.sid AND step = t.step), 'NaN'::float8)), ''::bytea) AS points
-      FROM unnest(${pairs.map((pair) => pair.sid)}::text[], ${pairs.map((pair) => pair.step)}::int[]) AS t(sid, step) GROUP BY t.sid`;
-    const xAt = new Map<string, Map<number, number>>();
-    for (const row of xs) xAt.set(row.sid, new Map(decodePoints(row.points, false).map((point) => [point.step, point.value])));
-    for (const [plan, points] of kept) {
-      const atStep = xAt.get(plan.x!.id);
-      plan.result.points = points.flatMap((point) => {
-        const x = atStep?.get(point.step);
-        return x !== undefined && Number.isFinite(x) ? [{ x, y: pointValue(point.value) }] : [];
-      });
-    }
-  }
+    plan.kept = mergeIntoBuckets(list, plan.lo, plan.hi, buckets).flatMap(bucketPoints);
+  });
   return sparse;
+}
+
+/**
+ * The points logged before each plan's first step, for the EMA state: the chunks walked back from
+ * it, one index probe each, until they hold `horizon` more points than the chunk the walk starts in
+ * can hold after it (the state needs the last `horizon` finite values; see ema.ts). Bounded: at most
+ * horizon + 2 * CHUNK_STEPS points a plan.
+ */
+async function readEarlier(db: Db, plans: Plan[], horizon: number): Promise<void> {
+  if (plans.length === 0) return;
+  const need = horizon + CHUNK_STEPS;
+  const column = (pick: (plan: Plan) => number) => numberArrayLiteral(plans.map(pick));
+  const rows = await db.$queryRaw<WindowChunk[]>`/* prepared: read points before windows */
+    WITH RECURSIVE w AS (
+      SELECT * FROM unnest(${column((plan) => plan.y.number)}::int[], ${column((plan) => plan.lo)}::int[]) WITH ORDINALITY AS w(sn, bound, i)
+    ), walk AS (
+      SELECT w.i, w.sn, w.bound, c.chunk, c.count AS total
+      FROM w CROSS JOIN LATERAL (
+        SELECT c.chunk, c.count FROM "MetricChunk" c
+        WHERE c."seriesNumber" = w.sn AND c.chunk <= (w.bound - 1) / ${CHUNK_STEPS}::int AND c."firstStep" < w.bound
+        ORDER BY c.chunk DESC LIMIT 1
+      ) c
+      UNION ALL
+      SELECT walk.i, walk.sn, walk.bound, c.chunk, walk.total + c.count
+      FROM walk CROSS JOIN LATERAL (
+        SELECT c.chunk, c.count FROM "MetricChunk" c WHERE c."seriesNumber" = walk.sn AND c.chunk < walk.chunk ORDER BY c.chunk DESC LIMIT 1
+      ) c
+      WHERE walk.total < ${need}::int
+    )
+    SELECT (walk.i - 1)::int AS i, c.chunk, c.count, c."firstStep", c."stepOffsets", c."pointValues", NULL::bytea AS m4
+    FROM walk JOIN "MetricChunk" c ON c."seriesNumber" = walk.sn AND c.chunk = walk.chunk`;
+  const byPlan: WindowChunk[][] = plans.map(() => []);
+  for (const row of rows) byPlan[row.i]!.push(row);
+  plans.forEach((plan, index) => {
+    plan.earlier = windowPoints(byPlan[index]!, 0, plan.lo - 1);
+  });
+}
+
+/**
+ * The nearest point logged before each plan's first step (side "before") or after its last ("after"):
+ * the first chunk holding one (one index probe a plan). Mostly read from the chunk's summary (its
+ * last or first point) or, in a chunk of consecutive steps, as the 8 bytes at that step; only a
+ * chunk with gaps between its steps that straddles the bound comes with its points.
+ */
+async function readNeighbours(db: Db, plans: Plan[], side: "before" | "after"): Promise<void> {
+  if (plans.length === 0) return;
+  const before = side === "before";
+  const column = (pick: (plan: Plan) => number) => numberArrayLiteral(plans.map(pick));
+  const rows = await db.$queryRaw<
+    (WindowChunk & { lastStep: number; edge: Uint8Array | null; at: number | null; atValue: Uint8Array | null })[]
+  >`/* prepared: read window neighbours */
+    SELECT (w.i - 1)::int AS i, c.chunk, c.count, c."firstStep", c."lastStep", NULL::bytea AS m4,
+      ${before ? Prisma.sql`float8send(c."lastValue")` : Prisma.sql`float8send(c."firstValue")`} AS edge,
+      ${before ? Prisma.sql`w.bound - 1` : Prisma.sql`w.bound + 1`} AS at,
+      ${
+        before
+          ? Prisma.sql`CASE WHEN c."lastStep" >= w.bound AND c."stepOffsets" IS NULL THEN substring(c."pointValues" FROM (w.bound - 1 - c."firstStep") * 8 + 1 FOR 8) END`
+          : Prisma.sql`CASE WHEN c."firstStep" <= w.bound AND c."stepOffsets" IS NULL THEN substring(c."pointValues" FROM (w.bound + 1 - c."firstStep") * 8 + 1 FOR 8) END`
+      } AS "atValue",
+      CASE WHEN ${before ? Prisma.sql`c."lastStep" >= w.bound` : Prisma.sql`c."firstStep" <= w.bound`} AND c."stepOffsets" IS NOT NULL THEN c."stepOffsets" END AS "stepOffsets",
+      CASE WHEN ${before ? Prisma.sql`c."lastStep" >= w.bound` : Prisma.sql`c."firstStep" <= w.bound`} AND c."stepOffsets" IS NOT NULL THEN c."pointValues" END AS "pointValues"
+    FROM unnest(${column((plan) => plan.y.number)}::int[], ${column((plan) => (before ? plan.lo : plan.hi))}::int[]) WITH ORDINALITY AS w(sn, bound, i)
+    CROSS JOIN LATERAL (
+      SELECT * FROM "MetricChunk" c WHERE c."seriesNumber" = w.sn AND ${
+        before
+          ? Prisma.sql`c.chunk <= (w.bound - 1) / ${CHUNK_STEPS}::int AND c."firstStep" < w.bound ORDER BY c.chunk DESC`
+          : Prisma.sql`c.chunk >= (w.bound + 1) / ${CHUNK_STEPS}::int AND c."lastStep" > w.bound ORDER BY c.chunk`
+      } LIMIT 1
+    ) c`;
+  const float = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0);
+  for (const row of rows) {
+    const plan = plans[row.i]!;
+    let point: StepValue | null;
+    if (row.pointValues) {
+      const points = windowPoints([row], before ? 0 : plan.hi + 1, before ? plan.lo - 1 : MAX_STEP);
+      point = (before ? points.at(-1) : points[0]) ?? null;
+    } else if (row.atValue) point = { step: row.at!, value: float(row.atValue) };
+    else point = { step: before ? row.lastStep : row.firstStep, value: float(row.edge!) };
+    if (before) plan.earlier = point ? [point] : [];
+    else plan.later = point;
+  }
+}
+
+/**
+ * Bucket summaries keep the step of a bucket's first non-finite point, not which value it was; those
+ * points' values are read from their chunks (bounded by the buckets returned).
+ */
+async function readUnknownValues(db: Db, plans: Plan[]): Promise<void> {
+  const requests = plans.flatMap((plan, index) => {
+    const steps = plan.kept.filter((point) => point.known === false).map((point) => point.step);
+    const chunks = [...new Set(steps.map((step) => Math.floor(step / CHUNK_STEPS)))];
+    return chunks.map((chunk) => ({ number: plan.y.number, chunk, plan: index }));
+  });
+  if (requests.length === 0) return;
+  const column = (pick: (request: (typeof requests)[number]) => number) => numberArrayLiteral(requests.map(pick));
+  const rows = await db.$queryRaw<WindowChunk[]>`/* prepared: read non-finite values */
+    SELECT w.p::int AS i, c.chunk, c.count, c."firstStep", c."stepOffsets", c."pointValues", NULL::bytea AS m4
+    FROM unnest(${column((request) => request.number)}::int[], ${column((request) => request.chunk)}::int[], ${column((request) => request.plan)}::int[]) AS w(sn, chunk, p)
+    JOIN "MetricChunk" c ON c."seriesNumber" = w.sn AND c.chunk = w.chunk`;
+  const values = plans.map(() => new Map<number, number>());
+  for (const row of rows) decodeSteps(row as ChunkPoints, (step, value) => values[row.i]!.set(step, value));
+  plans.forEach((plan, index) => {
+    for (const point of plan.kept) {
+      if (point.known !== false) continue;
+      const value = values[index]!.get(point.step);
+      if (value !== undefined) point.value = value;
+      delete point.known;
+    }
+  });
 }
 
 /**
@@ -436,18 +752,33 @@ function mergeIntoBuckets(rows: M4Row[], lo: number, hi: number, buckets: number
   return merged;
 }
 
-/** One output bucket's kept points in step order: first, last, minimum, maximum and gap, at most four (downsample.ts's rule). */
-function bucketPoints(row: M4Row): { step: number; value: number }[] {
-  const kept = [
+/**
+ * One output bucket's kept points in step order: first, last, minimum, maximum and gap, at most four
+ * (downsample.ts's rule). The gap's value is known when it is the bucket's first or last point; else
+ * it is marked to be read (readUnknownValues).
+ */
+function bucketPoints(row: M4Row): StepValue[] {
+  const kept: StepValue[] = [
     { step: row.firstStep, value: row.firstValue },
     { step: row.lastStep, value: row.lastValue },
   ];
   if (row.minStep >= 0) kept.push({ step: row.minStep, value: row.minValue });
   if (row.maxStep >= 0) kept.push({ step: row.maxStep, value: row.maxValue });
-  if (row.gapStep >= 0) kept.push({ step: row.gapStep, value: Number.NaN });
+  if (row.gapStep >= 0) kept.push({ step: row.gapStep, value: Number.NaN, known: false });
   kept.sort((a, b) => a.step - b.step);
   const distinct = kept.filter((point, index) => index === 0 || point.step !== kept[index - 1]!.step);
-  // A gap wins over the value logged at the same step (it is that value, non-finite).
-  if (row.gapStep >= 0) distinct.find((point) => point.step === row.gapStep)!.value = Number.NaN;
+  if (row.gapStep >= 0) {
+    // A gap wins over the value logged at the same step (it is that value, non-finite), known at the bucket's first or last step.
+    const gap = distinct.find((point) => point.step === row.gapStep)!;
+    const atEdge =
+      row.gapStep === row.firstStep ? row.firstValue : row.gapStep === row.lastStep ? row.lastValue : Number.NaN;
+    if (Number.isFinite(atEdge) || (row.gapStep !== row.firstStep && row.gapStep !== row.lastStep)) {
+      gap.value = Number.NaN;
+      gap.known = false;
+    } else {
+      gap.value = atEdge;
+      delete gap.known;
+    }
+  }
   return distinct.length > 4 ? distinct.filter((point) => point.step !== row.firstStep) : distinct;
 }

@@ -85,7 +85,10 @@ export function assertHeadsDivideDModel(model: TransformerModel): void {
 /** Token models need a token vocabulary, which only language datasets have. */
 export function languageVocab(model: CharMlpModel | TransformerModel, shape: DatasetShape): number {
   if (shape.task !== "language" || shape.vocab === null) {
-    throw new AppError("INVALID_INPUT", `model.family ${model.family} needs a language dataset (names), not a ${shape.task} one`);
+    throw new AppError(
+      "INVALID_INPUT",
+      `model.family ${model.family} needs a language dataset (names), not a ${shape.task} one`,
+    );
   }
   return shape.vocab;
 }

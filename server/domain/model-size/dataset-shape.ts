@@ -29,7 +29,13 @@ const CSV_DEFAULT_CLASSES = 2;
 export function datasetShape(dataset: Dataset): DatasetShape {
   switch (dataset.kind) {
     case "teacher":
-      return { inputs: dataset.inputs, outputs: dataset.outputs, task: "regression", samples: dataset.samples, vocab: null };
+      return {
+        inputs: dataset.inputs,
+        outputs: dataset.outputs,
+        task: "regression",
+        samples: dataset.samples,
+        vocab: null,
+      };
     case "spirals":
       return { inputs: 2, outputs: dataset.arms, task: "classification", samples: dataset.samples, vocab: null };
     case "parity":
@@ -44,7 +50,13 @@ export function datasetShape(dataset: Dataset): DatasetShape {
       return { inputs: dataset.features.length, outputs, task: dataset.task, samples: null, vocab: null };
     }
     case "iris":
-      return { inputs: IRIS_FEATURES, outputs: IRIS_CLASSES, task: "classification", samples: IRIS_SAMPLES, vocab: null };
+      return {
+        inputs: IRIS_FEATURES,
+        outputs: IRIS_CLASSES,
+        task: "classification",
+        samples: IRIS_SAMPLES,
+        vocab: null,
+      };
     case "names":
       return { inputs: NAMES_VOCAB, outputs: NAMES_VOCAB, task: "language", samples: null, vocab: NAMES_VOCAB };
     default: {

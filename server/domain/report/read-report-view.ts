@@ -1,7 +1,9 @@
+import { z } from "zod";
 import type { Db } from "../../db.ts";
 import { querySeries } from "../metrics/query-series.ts";
 import { scalingView } from "../scaling/scaling-view.ts";
 import type { PanelView, ReportCell, ReportPanel, ReportRun, ReportView } from "./report-schema.ts";
+import { REPORT_SNAPSHOT_VERSION } from "./report-snapshot.ts";
 
 /** Points per run in a report's curves: enough for a page-wide chart, small enough to freeze. */
 const CURVE_POINTS = 400;
@@ -13,12 +15,12 @@ const RUN_FIELDS = ["name", "status", "paramCount", "totalFlops", "wallClockSeco
 type RunField = (typeof RUN_FIELDS)[number];
 const isRunField = (column: string): column is RunField => (RUN_FIELDS as readonly string[]).includes(column);
 
+/** The part of a run's stored config a report reads: its swept values (a tracked run's logged config). */
+const ZConfigParams = z.object({ params: z.record(z.string(), z.unknown()) });
+
 function paramsOf(config: unknown): Record<string, unknown> {
-  if (config && typeof config === "object" && !Array.isArray(config)) {
-    const params = (config as Record<string, unknown>).params;
-    if (params && typeof params === "object" && !Array.isArray(params)) return params as Record<string, unknown>;
-  }
-  return {};
+  const parsed = ZConfigParams.safeParse(config);
+  return parsed.success ? parsed.data.params : {};
 }
 
 function metricKeysOf(panels: readonly ReportPanel[], runs: { params: Record<string, unknown> }[]): string[] {
@@ -26,7 +28,8 @@ function metricKeysOf(panels: readonly ReportPanel[], runs: { params: Record<str
   for (const panel of panels) {
     if (panel.kind === "curves" || panel.kind === "scaling") keys.add(panel.metric);
     if (panel.kind === "table") {
-      for (const column of panel.columns) if (!isRunField(column) && !runs.some((run) => column in run.params)) keys.add(column);
+      for (const column of panel.columns)
+        if (!isRunField(column) && !runs.some((run) => column in run.params)) keys.add(column);
     }
   }
   return [...keys];
@@ -36,23 +39,43 @@ function cellOf(run: ReportRun, column: string): ReportCell {
   if (isRunField(column)) return run[column];
   if (column in run.params) {
     const value = run.params[column];
-    return typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? value : value === undefined ? null : JSON.stringify(value);
+    return typeof value === "string" || typeof value === "number" || typeof value === "boolean"
+      ? value
+      : value === undefined
+        ? null
+        : JSON.stringify(value);
   }
   return run.metrics[column]?.final ?? null;
 }
 
 /** The project's runs among `runIds`, in the order given; ids of deleted runs (or other projects' runs) are left out. */
-async function readReportRuns(db: Db, projectId: string, runIds: readonly string[], panels: readonly ReportPanel[]): Promise<ReportRun[]> {
+async function readReportRuns(
+  db: Db,
+  projectId: string,
+  runIds: readonly string[],
+  panels: readonly ReportPanel[],
+): Promise<ReportRun[]> {
   const unique = [...new Set(runIds)];
   if (unique.length === 0) return [];
   const loaded = await db.run.findMany({
     where: { id: { in: unique }, experiment: { projectId } },
-    select: { id: true, name: true, status: true, config: true, paramCount: true, totalFlops: true, wallClockSeconds: true },
+    select: {
+      id: true,
+      name: true,
+      status: true,
+      config: true,
+      paramCount: true,
+      totalFlops: true,
+      wallClockSeconds: true,
+    },
   });
   const base = loaded.map((run) => ({ ...run, params: paramsOf(run.config) }));
   const keys = metricKeysOf(panels, base);
   const series = keys.length
-    ? await db.metricSeries.findMany({ where: { runId: { in: base.map((run) => run.id) }, key: { in: keys } }, select: { runId: true, key: true, lastValue: true, minValue: true } })
+    ? await db.metricSeries.findMany({
+        where: { runId: { in: base.map((run) => run.id) }, key: { in: keys } },
+        select: { runId: true, key: true, lastValue: true, minValue: true },
+      })
     : [];
   const byId = new Map(
     base.map((run): [string, ReportRun] => [
@@ -83,12 +106,29 @@ async function readPanel(db: Db, panel: ReportPanel, runs: ReportRun[]): Promise
     case "curves": {
       if (runIds.length === 0) return { kind: "curves", panel, series: [] };
       const { series } = await querySeries(db, { runIds, key: panel.metric, x: panel.x, points: CURVE_POINTS });
-      return { kind: "curves", panel, series: series.map((entry) => ({ runId: entry.runId, points: entry.points, downsampled: entry.downsampled })) };
+      return {
+        kind: "curves",
+        panel,
+        series: series.map((entry) => ({ runId: entry.runId, points: entry.points, downsampled: entry.downsampled })),
+      };
     }
     case "scaling":
-      return { kind: "scaling", panel, scaling: await scalingView(db, { runIds }, { metric: panel.metric, x: panel.x, resamples: panel.fit ? FIT_RESAMPLES : 0 }) };
+      return {
+        kind: "scaling",
+        panel,
+        scaling: await scalingView(
+          db,
+          { runIds },
+          { metric: panel.metric, x: panel.x, resamples: panel.fit ? FIT_RESAMPLES : 0 },
+        ),
+      };
     case "table":
-      return { kind: "table", panel, columns: panel.columns, rows: runs.map((run) => ({ runId: run.id, cells: panel.columns.map((column) => cellOf(run, column)) })) };
+      return {
+        kind: "table",
+        panel,
+        columns: panel.columns,
+        rows: runs.map((run) => ({ runId: run.id, cells: panel.columns.map((column) => cellOf(run, column)) })),
+      };
     case "config-diff":
       return { kind: "config-diff", panel };
   }
@@ -112,10 +152,19 @@ export async function readPanelViews(
  */
 export async function readLiveReportView(
   db: Db,
-  report: { projectId: string; title: string; body: string; panels: readonly ReportPanel[]; runIds: readonly string[]; frozen: boolean; publishedAt: Date | null },
+  report: {
+    projectId: string;
+    title: string;
+    body: string;
+    panels: readonly ReportPanel[];
+    runIds: readonly string[];
+    frozen: boolean;
+    publishedAt: Date | null;
+  },
 ): Promise<ReportView> {
   const data = await readPanelViews(db, report.projectId, report);
   return {
+    version: REPORT_SNAPSHOT_VERSION,
     title: report.title,
     body: report.body,
     frozen: report.frozen,

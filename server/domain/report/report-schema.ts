@@ -1,21 +1,27 @@
 import { z } from "zod";
-import type { ScalingView } from "../scaling/scaling-view.ts";
-import type { ChartPoint } from "../metrics/downsample.ts";
-import { ZPanel } from "../spec/spec-schema.ts";
+import { type PanelView, ZPanel } from "../panels/panel-registry.ts";
+
+export type { ConfigDiffPanelView } from "../panels/config-diff.ts";
+export type { CurvesPanelView } from "../panels/curves.ts";
+export type { PanelView, PanelViewOf } from "../panels/panel-registry.ts";
+export type { ScalingPanelView } from "../panels/scaling.ts";
+export type { ReportCell, TablePanelView } from "../panels/table.ts";
 
 /** The most runs one report embeds: every panel reads all of them. */
 export const MAX_REPORT_RUNS = 200;
 export const MAX_REPORT_PANELS = 20;
 export const MAX_REPORT_BODY = 100_000;
 
-/** A report panel is configured exactly as a spec's `panels:` entry (and as the compare view shows it). */
+/** A report panel is configured exactly as a spec's `panels:` entry: one of the kinds in server/domain/panels/. */
 export const ZReportPanel = ZPanel;
 export type ReportPanel = z.infer<typeof ZReportPanel>;
 
 export const ZReportTitle = z.string().trim().min(1, "title is empty").max(200, "title is longer than 200 characters");
 export const ZReportBody = z.string().max(MAX_REPORT_BODY, `body is longer than ${MAX_REPORT_BODY} characters`);
 export const ZReportPanels = z.array(ZReportPanel).max(MAX_REPORT_PANELS, `at most ${MAX_REPORT_PANELS} panels`);
-export const ZReportRunIds = z.array(z.string().min(1).max(100)).max(MAX_REPORT_RUNS, `at most ${MAX_REPORT_RUNS} runs`);
+export const ZReportRunIds = z
+  .array(z.string().min(1).max(100))
+  .max(MAX_REPORT_RUNS, `at most ${MAX_REPORT_RUNS} runs`);
 
 export const ZCreateReportInput = z.object({
   title: ZReportTitle,
@@ -35,8 +41,6 @@ export type UpdateReportInput = z.input<typeof ZUpdateReportInput>;
 
 export const ZPanelsPreviewInput = z.object({ panels: ZReportPanels, runIds: ZReportRunIds });
 
-export type ReportCell = string | number | boolean | null;
-
 /** A run as a report shows it: what the panels, the tables and the JSON export need, nothing about the project around it. */
 export type ReportRun = {
   id: string;
@@ -53,18 +57,10 @@ export type ReportRun = {
   metrics: Record<string, { final: number | null; best: number | null }>;
 };
 
-export type CurvesPanelView = {
-  kind: "curves";
-  panel: Extract<ReportPanel, { kind: "curves" }>;
-  series: { runId: string; points: ChartPoint[]; downsampled: boolean }[];
-};
-export type ScalingPanelView = { kind: "scaling"; panel: Extract<ReportPanel, { kind: "scaling" }>; scaling: ScalingView };
-export type TablePanelView = { kind: "table"; panel: Extract<ReportPanel, { kind: "table" }>; columns: string[]; rows: { runId: string; cells: ReportCell[] }[] };
-export type ConfigDiffPanelView = { kind: "config-diff"; panel: Extract<ReportPanel, { kind: "config-diff" }> };
-export type PanelView = CurvesPanelView | ScalingPanelView | TablePanelView | ConfigDiffPanelView;
-
 /** What a reader sees: computed from current data (live) or stored when a frozen report is published. */
 export type ReportView = {
+  /** The snapshot format (report-snapshot.ts) a frozen report stores; views read or parsed here always carry it. */
+  version?: 1;
   title: string;
   body: string;
   frozen: boolean;

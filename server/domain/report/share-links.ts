@@ -12,10 +12,20 @@ const ZShareToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 
 export const ZCreateShareLinkInput = z.object({
   /** Hours until the link stops working; none: until it is revoked. */
-  expiresInHours: z.number().positive("expiresInHours must be positive").max(24 * 365 * 10, "expiresInHours is more than ten years").optional(),
+  expiresInHours: z
+    .number()
+    .positive("expiresInHours must be positive")
+    .max(24 * 365 * 10, "expiresInHours is more than ten years")
+    .optional(),
 });
 
-export const shareLinkSelect = { id: true, expiresAt: true, revokedAt: true, lastViewedAt: true, createdAt: true } satisfies Prisma.ShareLinkSelect;
+export const shareLinkSelect = {
+  id: true,
+  expiresAt: true,
+  revokedAt: true,
+  lastViewedAt: true,
+  createdAt: true,
+} satisfies Prisma.ShareLinkSelect;
 export type ShareLinkSummary = Prisma.ShareLinkGetPayload<{ select: typeof shareLinkSelect }>;
 
 export function hashShareToken(token: string): string {
@@ -35,18 +45,29 @@ export async function createShareLink(
   if (!report.publishedAt) throw new AppError("INVALID_INPUT", "Publish the report before sharing it");
   const token = randomBytes(TOKEN_BYTES).toString("base64url");
   const expiresAt = expiresInHours === undefined ? null : new Date(Date.now() + expiresInHours * 3_600_000);
-  const link = await db.shareLink.create({ data: { reportId, createdById: userId, tokenHash: hashShareToken(token), expiresAt }, select: shareLinkSelect });
+  const link = await db.shareLink.create({
+    data: { reportId, createdById: userId, tokenHash: hashShareToken(token), expiresAt },
+    select: shareLinkSelect,
+  });
   return { link, token, path: `/r/${token}` };
 }
 
 export async function listShareLinks(db: Db, reportId: string): Promise<ShareLinkSummary[]> {
-  return db.shareLink.findMany({ where: { reportId }, select: shareLinkSelect, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+  return db.shareLink.findMany({
+    where: { reportId },
+    select: shareLinkSelect,
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+  });
 }
 
 export async function revokeShareLink(db: Db, reportId: string, linkId: string): Promise<ShareLinkSummary> {
   const link = await db.shareLink.findFirst({ where: { id: linkId, reportId }, select: { id: true, revokedAt: true } });
   if (!link) throw new AppError("NOT_FOUND", "Share link not found");
-  return db.shareLink.update({ where: { id: link.id }, data: { revokedAt: link.revokedAt ?? new Date() }, select: shareLinkSelect });
+  return db.shareLink.update({
+    where: { id: link.id },
+    data: { revokedAt: link.revokedAt ?? new Date() },
+    select: shareLinkSelect,
+  });
 }
 
 /** One answer for every link that does not open a report: unknown, revoked, expired, or its report unpublished. */
@@ -62,7 +83,8 @@ export async function openSharedReport(db: Db, token: string, now = new Date()):
     where: { tokenHash: hashShareToken(token) },
     select: { id: true, reportId: true, expiresAt: true, revokedAt: true, report: { select: { publishedAt: true } } },
   });
-  if (!link || link.revokedAt || (link.expiresAt && link.expiresAt <= now) || !link.report.publishedAt) throw new AppError("NOT_FOUND", NO_REPORT);
+  if (!link || link.revokedAt || (link.expiresAt && link.expiresAt <= now) || !link.report.publishedAt)
+    throw new AppError("NOT_FOUND", NO_REPORT);
   await db.shareLink.update({ where: { id: link.id }, data: { lastViewedAt: now }, select: { id: true } });
   return readReportView(db, link.reportId);
 }

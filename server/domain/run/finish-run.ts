@@ -1,6 +1,8 @@
 import type { Db } from "../../db.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import type { RunStatus } from "../../generated/prisma/enums.ts";
+import { revokeRunKeys } from "../api-key/create-run-key.ts";
+import { dataColumnsFromSummary } from "./run-data-columns.ts";
 import { publishRunEvent } from "./run-events.ts";
 
 export type RunOutcome = {
@@ -27,6 +29,7 @@ export async function finishRun(db: Db, runId: string, attempt: number, outcome:
         finishedAt: new Date(),
         progress: outcome.status === "succeeded" ? 1 : undefined,
         ...(outcome.summary ? { summary: outcome.summary as Prisma.InputJsonValue } : {}),
+        ...dataColumnsFromSummary(outcome.summary),
         ...(outcome.environment ? { environment: outcome.environment as Prisma.InputJsonValue } : {}),
         ...(outcome.backend !== undefined ? { backend: outcome.backend } : {}),
         ...(outcome.paramCount != null ? { paramCount: BigInt(outcome.paramCount) } : {}),
@@ -37,6 +40,7 @@ export async function finishRun(db: Db, runId: string, attempt: number, outcome:
       },
     });
     if (updated.count === 0) return false;
+    await revokeRunKeys(tx, runId);
     await publishRunEvent(tx, { runId, status: outcome.status });
     return true;
   });

@@ -23,7 +23,10 @@ export const runSummarySelect = {
   cellHash: true,
 } satisfies Prisma.RunSelect;
 
-export const ZListRunsInput = z.object({ limit: z.number().int().min(1).max(1000).default(200), cursor: z.string().min(1).nullish() });
+export const ZListRunsInput = z.object({
+  limit: z.number().int().min(1).max(1000).default(200),
+  cursor: z.string().min(1).nullish(),
+});
 
 export async function listRuns(db: Db, experimentId: string, input: z.infer<typeof ZListRunsInput>) {
   const items = await db.run.findMany({

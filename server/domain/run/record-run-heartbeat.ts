@@ -1,10 +1,12 @@
 import type { Db } from "../../db.ts";
+import { assertStoredStep } from "./run-step.ts";
 
 export type HeartbeatResult = { owned: boolean; cancelRequested: boolean };
 
 /**
  * Refreshes a running run's heartbeat and progress, only while this attempt still owns it.
  * `owned: false` means another worker took the run over (this one was presumed dead): stop writing.
+ * A step the database cannot store is an AppError naming `step` (a 400), never a database error.
  */
 export async function recordRunHeartbeat(
   db: Db,
@@ -12,6 +14,7 @@ export async function recordRunHeartbeat(
   attempt: number,
   progress: { step?: number; progress?: number; wallClockSeconds?: number } = {},
 ): Promise<HeartbeatResult> {
+  assertStoredStep(progress.step);
   const rows = await db.$queryRaw<{ cancelRequestedAt: Date | null }[]>`
     UPDATE "Run" SET "heartbeatAt" = now(), "updatedAt" = now(),
       step = COALESCE(${progress.step ?? null}::int, step),

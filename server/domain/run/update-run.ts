@@ -11,7 +11,13 @@ export const ZAnnotateRunInput = z.object({
 });
 export type AnnotateRunInput = z.infer<typeof ZAnnotateRunInput>;
 
-const annotationSelect = { id: true, experimentId: true, tags: true, notes: true, updatedAt: true } satisfies Prisma.RunSelect;
+const annotationSelect = {
+  id: true,
+  experimentId: true,
+  tags: true,
+  notes: true,
+  updatedAt: true,
+} satisfies Prisma.RunSelect;
 
 /** Tags and notes are the user's own words on a run: they never change how it trains. */
 export async function annotateRun(db: Db, runId: string, input: AnnotateRunInput) {
@@ -19,7 +25,9 @@ export async function annotateRun(db: Db, runId: string, input: AnnotateRunInput
     where: { id: runId },
     data: {
       ...(input.tags !== undefined ? { tags: [...new Set(input.tags)] } : {}),
-      ...(input.notes !== undefined ? { notes: input.notes === null || input.notes.trim() === "" ? null : input.notes } : {}),
+      ...(input.notes !== undefined
+        ? { notes: input.notes === null || input.notes.trim() === "" ? null : input.notes }
+        : {}),
     },
     select: annotationSelect,
   });

@@ -88,7 +88,11 @@ function toParameters(vector: Vector, problem: Scaled): PowerLawParameters {
 }
 
 function toVector(parameters: PowerLawParameters, problem: Scaled): Vector {
-  return [parameters.E / problem.scale, Math.log(parameters.A / problem.scale) - parameters.alpha * problem.u0, parameters.alpha];
+  return [
+    parameters.E / problem.scale,
+    Math.log(parameters.A / problem.scale) - parameters.alpha * problem.u0,
+    parameters.alpha,
+  ];
 }
 
 function weightedError(vector: Vector, problem: Scaled): number {
@@ -139,14 +143,21 @@ function refine(problem: Scaled, start: Vector, upperE: number): Vector {
   // keeps its best point): short passes, each from the last best point with fresh damping,
   // until a pass no longer improves.
   for (let pass = 0; pass < 12; pass++) {
-    const result = levenbergMarquardt(data, model, {
-      initialValues: best,
-      jacobianFunction: jacobian,
-      minValues: [0, LOG_B_BOUNDS[0], ALPHA_BOUNDS[0]],
-      maxValues: [upperE, LOG_B_BOUNDS[1], ALPHA_BOUNDS[1]],
-      maxIterations: 15,
-      errorTolerance: 0,
-    });
+    let result: ReturnType<typeof levenbergMarquardt>;
+    try {
+      result = levenbergMarquardt(data, model, {
+        initialValues: best,
+        jacobianFunction: jacobian,
+        minValues: [0, LOG_B_BOUNDS[0], ALPHA_BOUNDS[0]],
+        maxValues: [upperE, LOG_B_BOUNDS[1], ALPHA_BOUNDS[1]],
+        maxIterations: 15,
+        errorTolerance: 0,
+      });
+    } catch {
+      // The library inverts J^T J + damping with no guard: where the power-law term has vanished
+      // (alpha or b at a bound) that matrix is singular and it throws. The point reached so far stands.
+      break;
+    }
     const candidate = result.parameterValues as Vector;
     const error = weightedError(candidate, problem);
     if (!(error < bestError * (1 - 1e-10))) break;
@@ -157,7 +168,9 @@ function refine(problem: Scaled, start: Vector, upperE: number): Vector {
 }
 
 function usablePoints(points: readonly PowerLawPoint[]): PowerLawPoint[] {
-  return points.filter((point) => Number.isFinite(point.x) && point.x > 0 && Number.isFinite(point.loss) && point.loss > 0);
+  return points.filter(
+    (point) => Number.isFinite(point.x) && point.x > 0 && Number.isFinite(point.loss) && point.loss > 0,
+  );
 }
 
 /**
@@ -166,17 +179,27 @@ function usablePoints(points: readonly PowerLawPoint[]): PowerLawPoint[] {
  * sizes cannot pin three parameters: that is a result (`ok: false`), not an error.
  * `warmStart` (a previous fit's parameters) replaces most of the starting points: bootstrap refits.
  */
-export function fitPowerLaw(points: readonly PowerLawPoint[], options: { warmStart?: PowerLawParameters } = {}): PowerLawFit {
+export function fitPowerLaw(
+  points: readonly PowerLawPoint[],
+  options: { warmStart?: PowerLawParameters } = {},
+): PowerLawFit {
   const usable = usablePoints(points);
   const sizes = new Set(usable.map((point) => point.x)).size;
   if (sizes < MIN_SIZES) {
-    return { ok: false, reason: `need at least ${MIN_SIZES} sizes to fit E, A and alpha; got ${sizes}`, n: usable.length, sizes };
+    return {
+      ok: false,
+      reason: `need at least ${MIN_SIZES} sizes to fit E, A and alpha; got ${sizes}`,
+      n: usable.length,
+      sizes,
+    };
   }
   const problem = scaleProblem(usable);
   const minY = Math.min(...problem.y);
   const upperE = Math.max(...problem.y);
   const fractions = options.warmStart ? [0.9] : FLOOR_FRACTIONS;
-  const starts = fractions.map((fraction) => logLinearStart(problem, fraction * minY)).filter((start): start is Vector => start !== null);
+  const starts = fractions
+    .map((fraction) => logLinearStart(problem, fraction * minY))
+    .filter((start): start is Vector => start !== null);
   if (options.warmStart) starts.unshift(clampVector(toVector(options.warmStart, problem), upperE));
 
   let best: Vector | null = null;
@@ -200,7 +223,8 @@ export function fitPowerLaw(points: readonly PowerLawPoint[], options: { warmSta
     totalSum += (point.loss - lossMean) ** 2;
   }
   const warnings: string[] = [];
-  if (best[2] <= ALPHA_BOUNDS[0] * 10) warnings.push("the loss does not fall with size here: alpha sits at its lower bound");
+  if (best[2] <= ALPHA_BOUNDS[0] * 10)
+    warnings.push("the loss does not fall with size here: alpha sits at its lower bound");
   if (best[0] <= 1e-9) warnings.push("E sits at its bound 0: the data show no loss floor, so E is not estimated");
   return {
     ok: true,
@@ -226,14 +250,27 @@ export function bootstrapPowerLaw(
   const resamples = options.resamples ?? 200;
   const level = options.level ?? 0.95;
   const usableGroups = groups.map(usablePoints).filter((group) => group.length > 0);
-  const rng = xoroshiro128plus(options.seed ?? 0);
+  return resampleAndRefit(fit, { resamples, level, seed: options.seed ?? 0 }, (rng) =>
+    usableGroups.flatMap((group) => group.map(() => group[uniformInt(rng, 0, group.length - 1)]!)),
+  );
+}
+
+/**
+ * The loop both bootstraps share: draw `resamples` data sets, refit each from the full fit (a degenerate
+ * resample is skipped), and give percentile intervals, or null when too few resamples fitted.
+ */
+function resampleAndRefit(
+  fit: PowerLawParameters,
+  { resamples, level, seed }: { resamples: number; level: number; seed: number },
+  draw: (rng: ReturnType<typeof xoroshiro128plus>) => PowerLawPoint[],
+): PowerLawBootstrap | null {
+  const rng = xoroshiro128plus(seed);
   const samples: PowerLawParameters[] = [];
-  for (let draw = 0; draw < resamples; draw++) {
-    const resampled = usableGroups.flatMap((group) => group.map(() => group[uniformInt(rng, 0, group.length - 1)]!));
-    const refit = fitPowerLaw(resampled, { warmStart: fit });
-    if (refit.ok) samples.push({ alpha: refit.alpha, A: refit.A, E: refit.E });
+  for (let index = 0; index < resamples; index++) {
+    const refit = refitOrNull(draw(rng), fit);
+    if (refit) samples.push(refit);
   }
-  if (samples.length === 0) return null;
+  if (samples.length < minimumFitted(resamples)) return null;
   const interval = (values: number[]) => percentileInterval(values, level);
   return {
     resamples,
@@ -243,6 +280,22 @@ export function bootstrapPowerLaw(
     E: interval(samples.map((sample) => sample.E)),
     samples,
   };
+}
+
+/** A resample's fit, or null where it fails (a resample may be degenerate: it is skipped, not fatal). */
+function refitOrNull(points: readonly PowerLawPoint[], warmStart: PowerLawParameters): PowerLawParameters | null {
+  try {
+    const refit = fitPowerLaw(points, { warmStart });
+    if (!refit.ok || ![refit.alpha, refit.A, refit.E].every(Number.isFinite)) return null;
+    return { alpha: refit.alpha, A: refit.A, E: refit.E };
+  } catch {
+    return null;
+  }
+}
+
+/** At least half the resamples (and 1) must give a fit, else the percentiles describe a selected few. */
+export function minimumFitted(resamples: number): number {
+  return Math.max(1, Math.ceil(resamples / 2));
 }
 
 /** The bootstrap interval of the predicted loss at size x. */
@@ -269,7 +322,10 @@ function quantile(sorted: readonly number[], p: number): number {
 }
 
 /** Ordinary least squares z = intercept + slope * u; null when u does not vary. */
-export function leastSquaresLine(u: readonly number[], z: readonly number[]): { slope: number; intercept: number; r2: number } | null {
+export function leastSquaresLine(
+  u: readonly number[],
+  z: readonly number[],
+): { slope: number; intercept: number; r2: number } | null {
   if (u.length < 2) return null;
   const uMean = mean(u);
   const zMean = mean(z);
@@ -300,4 +356,75 @@ function mean(values: readonly number[]): number {
   let sum = 0;
   for (const value of values) sum += value;
   return sum / values.length;
+}
+
+export type PowerLawIntervals = {
+  bootstrap: PowerLawBootstrap | null;
+  method: "seed-bootstrap" | "residual-bootstrap" | null;
+  /** Why there is no interval, when there is none. */
+  reason: string | null;
+};
+
+/**
+ * Intervals only where they can be estimated. With at least 2 seeds at every size: the seed
+ * bootstrap. Otherwise, with at least 2 residual degrees of freedom: a residual bootstrap (the fit's
+ * residuals, resampled onto its predictions), labelled as such. Otherwise none, with the reason.
+ * An interval of zero width is never returned: it would claim a certainty the data do not give.
+ */
+export function powerLawIntervals(
+  groups: readonly (readonly PowerLawPoint[])[],
+  fit: PowerLawFit,
+  options: { resamples?: number; seed?: number } = {},
+): PowerLawIntervals {
+  if (!fit.ok) return { bootstrap: null, method: null, reason: "no fit" };
+  if ((options.resamples ?? 200) === 0) return { bootstrap: null, method: null, reason: "no resamples asked for" };
+  const usableGroups = groups.map(usablePoints).filter((group) => group.length > 0);
+  const n = usableGroups.reduce((sum, group) => sum + group.length, 0);
+  let bootstrap: PowerLawBootstrap | null;
+  let method: PowerLawIntervals["method"];
+  if (usableGroups.every((group) => group.length >= 2)) {
+    bootstrap = bootstrapPowerLaw(usableGroups, fit, options);
+    method = "seed-bootstrap";
+  } else if (n - 3 >= 2) {
+    bootstrap = residualBootstrapPowerLaw(usableGroups.flat(), fit, options);
+    method = "residual-bootstrap";
+  } else
+    return {
+      bootstrap: null,
+      method: null,
+      reason: `one seed per size and ${n} runs for 3 parameters: too few residuals to estimate an interval; run 2 or more seeds per size`,
+    };
+  if (!bootstrap)
+    return {
+      bootstrap: null,
+      method: null,
+      reason: "fewer than half of the bootstrap resamples gave a fit: an interval cannot be estimated",
+    };
+  const widths = [bootstrap.alpha, bootstrap.A, bootstrap.E].every((interval) => interval.high > interval.low);
+  if (!widths)
+    return {
+      bootstrap: null,
+      method: null,
+      reason: "the resamples did not vary the fit: an interval cannot be estimated",
+    };
+  return { bootstrap, method, reason: null };
+}
+
+/** Residual bootstrap: y* = fitted + a residual drawn with replacement; sizes fixed. Deterministic for a seed. */
+export function residualBootstrapPowerLaw(
+  points: readonly PowerLawPoint[],
+  fit: PowerLawParameters,
+  options: { resamples?: number; seed?: number; level?: number } = {},
+): PowerLawBootstrap | null {
+  const resamples = options.resamples ?? 200;
+  const level = options.level ?? 0.95;
+  const usable = usablePoints(points);
+  const fitted = usable.map((point) => predictLoss(fit, point.x));
+  const residuals = usable.map((point, index) => point.loss - fitted[index]!);
+  return resampleAndRefit(fit, { resamples, level, seed: options.seed ?? 0 }, (rng) =>
+    usable.map((point, index) => ({
+      x: point.x,
+      loss: fitted[index]! + residuals[uniformInt(rng, 0, residuals.length - 1)]!,
+    })),
+  );
 }

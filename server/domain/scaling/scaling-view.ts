@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { Db } from "../../db.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
+import type { Advice } from "./advise-budget.ts";
 import {
-  bootstrapPowerLaw,
   fitPowerLaw,
   MIN_SIZES,
   predictionInterval,
@@ -10,17 +10,21 @@ import {
   type Interval,
   type PowerLawBootstrap,
   type PowerLawFit,
+  type PowerLawIntervals,
   type PowerLawPoint,
+  powerLawIntervals,
 } from "./fit-power-law.ts";
 import { paretoFrontier, type CostedRun } from "./pareto-frontier.ts";
-import { sizeForBudget, type SizeForBudget } from "./size-for-budget.ts";
+import { resolveSelectionMetric } from "../project/project-metric.ts";
+import { analyseRuns, analysisRunSelect, prepareRun } from "./scaling-analysis.ts";
 
 export const MAX_SCALING_RUNS = 5000;
 const BOOTSTRAP_SEED = 0;
 const CURVE_POINTS = 48;
 
 export const ZScalingOptions = z.object({
-  metric: z.string().min(1).max(200).default("val/loss"),
+  /** The loss to fit; when absent, the first experiment's metric (its spec's, else its project's, else val/loss). */
+  metric: z.string().min(1).max(200).optional(),
   /** final: the series' last value; best: its minimum (the metric is a loss, lower is better). */
   use: z.enum(["final", "best"]).default("final"),
   x: z.enum(["params", "flops", "wallclock"]).default("params"),
@@ -29,7 +33,7 @@ export const ZScalingOptions = z.object({
   budget: z.object({ kind: z.enum(["flops", "seconds"]), value: z.number().positive().max(1e40) }).optional(),
   resamples: z.number().int().min(0).max(1000).default(200),
 });
-export type ScalingOptions = z.infer<typeof ZScalingOptions>;
+export type ScalingOptions = z.infer<typeof ZScalingOptions> & { metric: string };
 
 export type ScalingRun = {
   id: string;
@@ -68,13 +72,30 @@ export type ScalingView = {
   truncated: boolean;
   groups: SizeGroup[];
   fit: PowerLawFit;
-  /** 95% percentile-bootstrap intervals over seeds; null without a fit or with resamples = 0. */
-  intervals: { alpha: Interval; A: Interval; E: Interval; resamples: number; fitted: number } | null;
+  /**
+   * 95% percentile-bootstrap intervals: over seeds (2 or more per size), else a residual bootstrap
+   * (labelled so); null where neither can be estimated, with `intervalReason`. Never zero-width.
+   */
+  intervals: {
+    alpha: Interval;
+    A: Interval;
+    E: Interval;
+    resamples: number;
+    fitted: number;
+    method: "seed-bootstrap" | "residual-bootstrap";
+  } | null;
+  intervalReason: string | null;
   /** The fitted curve across the runs' range (and out to extrapolateTo), with its bootstrap band. */
   curve: { x: number; loss: number; low: number | null; high: number | null }[];
   extrapolation: { x: number; loss: number; low: number | null; high: number | null } | null;
   frontier: { flops: CostedRun[]; wallclock: CostedRun[] };
-  budget: SizeForBudget | null;
+  /** The budget advisor's answer (advise-budget.ts) when a budget was asked; null otherwise. */
+  advice?: Advice | null;
+  /**
+   * Always null: the fixed-length size-for-budget answer it held was replaced by `advice`. Kept
+   * because frozen reports' schema (server/domain/panels/scaling.ts) still lists it.
+   */
+  budget: null;
 };
 
 function scalingRunSelect(metric: string) {
@@ -100,7 +121,11 @@ const SUMMARY_FALLBACK: Record<string, Partial<Record<ScalingOptions["use"], str
 
 type LoadedRun = Prisma.RunGetPayload<{ select: ReturnType<typeof scalingRunSelect> }>;
 
-function lossOf(run: LoadedRun, metric: string, use: ScalingOptions["use"]): { value: number; source: ScalingRun["lossSource"] } | null {
+function lossOf(
+  run: LoadedRun,
+  metric: string,
+  use: ScalingOptions["use"],
+): { value: number; source: ScalingRun["lossSource"] } | null {
   const series = run.series[0];
   const fromSeries = use === "final" ? series?.lastValue : series?.minValue;
   if (fromSeries != null) return { value: fromSeries, source: "series" };
@@ -109,9 +134,16 @@ function lossOf(run: LoadedRun, metric: string, use: ScalingOptions["use"]): { v
   return typeof fromSummary === "number" ? { value: fromSummary, source: "summary" } : null;
 }
 
-const X_LABEL: Record<ScalingOptions["x"], string> = { params: "paramCount", flops: "totalFlops", wallclock: "wallClockSeconds" };
+const X_LABEL: Record<ScalingOptions["x"], string> = {
+  params: "paramCount",
+  flops: "totalFlops",
+  wallclock: "wallClockSeconds",
+};
 
-function xOf(run: { paramCount: number | null; totalFlops: number | null; wallClockSeconds: number | null }, x: ScalingOptions["x"]): number | null {
+function xOf(
+  run: { paramCount: number | null; totalFlops: number | null; wallClockSeconds: number | null },
+  x: ScalingOptions["x"],
+): number | null {
   if (x === "params") return run.paramCount;
   if (x === "flops") return run.totalFlops;
   return run.wallClockSeconds;
@@ -123,12 +155,21 @@ function xOf(run: { paramCount: number | null; totalFlops: number | null; wallCl
  * intervals, the loss-cost frontiers and, given a budget, the size to train.
  * Seeds of one size are the runs sharing a paramCount; runs without one group by their x value.
  */
-export async function scalingView(db: Db, selection: { experimentIds?: readonly string[]; runIds?: readonly string[] }, input: z.input<typeof ZScalingOptions> = {}): Promise<ScalingView> {
-  const options = ZScalingOptions.parse(input);
+export async function scalingView(
+  db: Db,
+  selection: { experimentIds?: readonly string[]; runIds?: readonly string[] },
+  input: z.input<typeof ZScalingOptions> = {},
+): Promise<ScalingView> {
+  const parsed = ZScalingOptions.parse(input);
+  const options: ScalingOptions = {
+    ...parsed,
+    metric: parsed.metric ?? (await resolveSelectionMetric(db, selection)).name,
+  };
   const or: Prisma.RunWhereInput[] = [];
   // Whole experiments bring their succeeded runs; runs picked by id come whatever their status,
   // so that one still queued or failed is reported as skipped rather than silently missing.
-  if (selection.experimentIds?.length) or.push({ experimentId: { in: [...selection.experimentIds] }, status: "succeeded" });
+  if (selection.experimentIds?.length)
+    or.push({ experimentId: { in: [...selection.experimentIds] }, status: "succeeded" });
   if (selection.runIds?.length) or.push({ id: { in: [...selection.runIds] } });
   const loaded =
     or.length === 0
@@ -145,7 +186,11 @@ export async function scalingView(db: Db, selection: { experimentIds?: readonly 
   const skipped: ScalingView["skipped"] = [];
   const costed: { runId: string; loss: number; totalFlops: number | null; wallClockSeconds: number | null }[] = [];
   for (const run of loaded.slice(0, MAX_SCALING_RUNS)) {
-    const measured = { paramCount: run.paramCount === null ? null : Number(run.paramCount), totalFlops: run.totalFlops, wallClockSeconds: run.wallClockSeconds };
+    const measured = {
+      paramCount: run.paramCount === null ? null : Number(run.paramCount),
+      totalFlops: run.totalFlops,
+      wallClockSeconds: run.wallClockSeconds,
+    };
     const loss = lossOf(run, options.metric, options.use);
     const skip = (reason: string) => skipped.push({ runId: run.id, name: run.name, reason });
     if (run.status !== "succeeded") {
@@ -160,7 +205,12 @@ export async function scalingView(db: Db, selection: { experimentIds?: readonly 
       skip(`${options.metric} is not finite (${loss.value})`);
       continue;
     }
-    costed.push({ runId: run.id, loss: loss.value, totalFlops: measured.totalFlops, wallClockSeconds: measured.wallClockSeconds });
+    costed.push({
+      runId: run.id,
+      loss: loss.value,
+      totalFlops: measured.totalFlops,
+      wallClockSeconds: measured.wallClockSeconds,
+    });
     if (loss.value <= 0) {
       skip(`${options.metric} is ${loss.value}: a power law with a floor E >= 0 needs positive losses`);
       continue;
@@ -171,12 +221,21 @@ export async function scalingView(db: Db, selection: { experimentIds?: readonly 
       continue;
     }
     const params = isRecord(run.config) && isRecord(run.config.params) ? run.config.params : {};
-    runs.push({ id: run.id, name: run.name, experimentId: run.experimentId, params, ...measured, x, loss: loss.value, lossSource: loss.source });
+    runs.push({
+      id: run.id,
+      name: run.name,
+      experimentId: run.experimentId,
+      params,
+      ...measured,
+      x,
+      loss: loss.value,
+      lossSource: loss.source,
+    });
   }
 
   const groups = groupBySize(runs);
   const pointGroups = groups.map((group) => group.runs.map((run): PowerLawPoint => ({ x: run.x, loss: run.loss })));
-  const { fit, bootstrap } = fitWithIntervals(pointGroups, options.resamples);
+  const { fit, bootstrap, intervals } = fitWithIntervals(pointGroups, options.resamples);
 
   const curve: ScalingView["curve"] = [];
   let extrapolation: ScalingView["extrapolation"] = null;
@@ -188,7 +247,12 @@ export async function scalingView(db: Db, selection: { experimentIds?: readonly 
       const x = from * (to / from) ** (index / (CURVE_POINTS - 1));
       curve.push({ x, loss: predictLoss(fit, x), ...band(bootstrap, x) });
     }
-    if (options.extrapolateTo !== undefined) extrapolation = { x: options.extrapolateTo, loss: predictLoss(fit, options.extrapolateTo), ...band(bootstrap, options.extrapolateTo) };
+    if (options.extrapolateTo !== undefined)
+      extrapolation = {
+        x: options.extrapolateTo,
+        loss: predictLoss(fit, options.extrapolateTo),
+        ...band(bootstrap, options.extrapolateTo),
+      };
   }
 
   return {
@@ -200,44 +264,75 @@ export async function scalingView(db: Db, selection: { experimentIds?: readonly 
     truncated,
     groups: groups.map(({ runs: members, ...group }) => group),
     fit,
-    intervals: bootstrap ? { alpha: bootstrap.alpha, A: bootstrap.A, E: bootstrap.E, resamples: bootstrap.resamples, fitted: bootstrap.fitted } : null,
+    intervals:
+      bootstrap && intervals.method
+        ? {
+            alpha: bootstrap.alpha,
+            A: bootstrap.A,
+            E: bootstrap.E,
+            resamples: bootstrap.resamples,
+            fitted: bootstrap.fitted,
+            method: intervals.method,
+          }
+        : null,
+    intervalReason: intervals.reason,
     curve,
     extrapolation,
     frontier: {
-      flops: paretoFrontier(costed.flatMap((run) => (run.totalFlops !== null ? [{ runId: run.runId, loss: run.loss, cost: run.totalFlops }] : []))),
-      wallclock: paretoFrontier(costed.flatMap((run) => (run.wallClockSeconds !== null ? [{ runId: run.runId, loss: run.loss, cost: run.wallClockSeconds }] : []))),
+      flops: paretoFrontier(
+        costed.flatMap((run) =>
+          run.totalFlops !== null ? [{ runId: run.runId, loss: run.loss, cost: run.totalFlops }] : [],
+        ),
+      ),
+      wallclock: paretoFrontier(
+        costed.flatMap((run) =>
+          run.wallClockSeconds !== null ? [{ runId: run.runId, loss: run.loss, cost: run.wallClockSeconds }] : [],
+        ),
+      ),
     },
-    budget: options.budget ? budgetAdvice(runs, options, fit, bootstrap) : null,
+    advice: options.budget ? await budgetAdvice(db, runs, options) : null,
+    budget: null,
   };
 }
 
-function fitWithIntervals(pointGroups: PowerLawPoint[][], resamples: number): { fit: PowerLawFit; bootstrap: PowerLawBootstrap | null } {
+function fitWithIntervals(
+  pointGroups: PowerLawPoint[][],
+  resamples: number,
+): { fit: PowerLawFit; bootstrap: PowerLawBootstrap | null; intervals: PowerLawIntervals } {
   // Distinct x values are not enough when x is a measured cost: seeds of one size would count as sizes.
   const fit: PowerLawFit =
     pointGroups.length < MIN_SIZES
-      ? { ok: false, reason: `need at least ${MIN_SIZES} sizes to fit E, A and alpha; got ${pointGroups.length}`, n: pointGroups.flat().length, sizes: pointGroups.length }
+      ? {
+          ok: false,
+          reason: `need at least ${MIN_SIZES} sizes to fit E, A and alpha; got ${pointGroups.length}`,
+          n: pointGroups.flat().length,
+          sizes: pointGroups.length,
+        }
       : fitPowerLaw(pointGroups.flat());
-  const bootstrap = fit.ok && resamples > 0 ? bootstrapPowerLaw(pointGroups, fit, { resamples, seed: BOOTSTRAP_SEED }) : null;
-  return { fit, bootstrap };
+  const intervals = powerLawIntervals(pointGroups, fit, { resamples, seed: BOOTSTRAP_SEED });
+  return { fit, bootstrap: intervals.bootstrap, intervals };
 }
 
-/** The budget question is about size, so it uses the loss fitted against parameter count. */
-function budgetAdvice(runs: ScalingRun[], options: ScalingOptions, fit: PowerLawFit, bootstrap: PowerLawBootstrap | null): SizeForBudget {
+/**
+ * The budget question, answered by the advisor from the same runs' sizes, lengths, FLOPs and
+ * throughput (their final loss): the joint fit where runs vary N and D, else the IsoFLOP exponent,
+ * else the power law at the study's one training length; within 4x of the measured range.
+ */
+async function budgetAdvice(db: Db, runs: readonly ScalingRun[], options: ScalingOptions): Promise<Advice> {
   const budget = options.budget!;
-  const sized = runs.filter((run): run is ScalingRun & { paramCount: number } => run.paramCount !== null && run.paramCount > 0);
-  const againstSize =
-    options.x === "params"
-      ? { fit, bootstrap }
-      : fitWithIntervals(
-          groupBySize(sized.map((run) => ({ ...run, x: run.paramCount }))).map((group) => group.runs.map((run) => ({ x: run.x, loss: run.loss }))),
-          options.resamples,
-        );
-  return sizeForBudget({
-    runs: sized.map((run) => ({ size: run.paramCount, cost: (budget.kind === "flops" ? run.totalFlops : run.wallClockSeconds) ?? Number.NaN })),
-    budget,
-    loss: againstSize.fit,
-    bootstrap: againstSize.bootstrap,
+  const loaded = await db.run.findMany({
+    where: { id: { in: runs.map((run) => run.id) } },
+    select: analysisRunSelect(options.metric),
+    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
   });
+  const prepared = loaded.map((run) => prepareRun(run, options.metric)).filter((run) => typeof run !== "string");
+  const notes: string[] = [];
+  const { advice } = await analyseRuns(
+    prepared,
+    budget.kind === "flops" ? { budgetFlops: budget.value } : { budgetSeconds: budget.value },
+    notes,
+  );
+  return advice!;
 }
 
 function groupBySize(runs: readonly ScalingRun[]): (SizeGroup & { runs: ScalingRun[] })[] {
@@ -252,7 +347,8 @@ function groupBySize(runs: readonly ScalingRun[]): (SizeGroup & { runs: ScalingR
     .map((members) => {
       const losses = members.map((run) => run.loss);
       const mean = average(losses);
-      const variance = members.length > 1 ? losses.reduce((sum, loss) => sum + (loss - mean) ** 2, 0) / (members.length - 1) : 0;
+      const variance =
+        members.length > 1 ? losses.reduce((sum, loss) => sum + (loss - mean) ** 2, 0) / (members.length - 1) : 0;
       return {
         paramCount: members[0]!.paramCount,
         x: average(members.map((run) => run.x)),

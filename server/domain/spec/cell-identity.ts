@@ -11,7 +11,11 @@ function normaliseNumbers(value: unknown): unknown {
   }
   if (Array.isArray(value)) return value.map(normaliseNumbers);
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined).map(([key, item]) => [key, normaliseNumbers(item)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, item]) => item !== undefined)
+        .map(([key, item]) => [key, normaliseNumbers(item)]),
+    );
   }
   return value;
 }

@@ -20,7 +20,8 @@ export function setPath(target: PlainObject, path: string, value: unknown): void
   const parts = path.split(".");
   let node: PlainObject = target;
   for (const [index, part] of parts.entries()) {
-    if (part === "__proto__" || part === "constructor" || part === "prototype") throw new Error(`"${part}" cannot be used in a config path`);
+    if (part === "__proto__" || part === "constructor" || part === "prototype")
+      throw new Error(`"${part}" cannot be used in a config path`);
     if (index === parts.length - 1) {
       node[part] = value;
       return;
@@ -32,7 +33,11 @@ export function setPath(target: PlainObject, path: string, value: unknown): void
 }
 
 /** Every leaf of a config as `path -> value` (arrays are leaves). */
-export function flattenConfig(target: unknown, prefix = "", out: Record<string, unknown> = {}): Record<string, unknown> {
+export function flattenConfig(
+  target: unknown,
+  prefix = "",
+  out: Record<string, unknown> = {},
+): Record<string, unknown> {
   if (!isPlainObject(target)) {
     if (prefix) out[prefix] = target;
     return out;

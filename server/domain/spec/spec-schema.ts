@@ -1,11 +1,16 @@
 import { z } from "zod";
+import { ZPanel } from "../panels/panel-registry.ts";
 
 /**
  * The experiment spec: the zod schemas here are the source of truth; `npm run schema` writes
  * spec.schema.json from them for editors. Objects are strict so a misspelt key is an error.
  */
 
-const positiveInt = (what: string) => z.number({ message: `expected ${what} (a whole number)` }).int(`expected ${what} (a whole number)`).positive(`${what} must be at least 1`);
+const positiveInt = (what: string) =>
+  z
+    .number({ message: `expected ${what} (a whole number)` })
+    .int(`expected ${what} (a whole number)`)
+    .positive(`${what} must be at least 1`);
 const fraction = z.number().min(0).lt(1);
 
 // ---------- datasets ----------
@@ -38,7 +43,11 @@ export const ZParityDataset = z.strictObject({
 
 export const ZCsvDataset = z.strictObject({
   kind: z.literal("csv"),
-  /** Path of the CSV file, relative to the spec file. */
+  /**
+   * Path of the CSV file. A relative path is looked up in SCALEBOARD_DATASETS_DIR, then the shipped
+   * examples/ folder, then (local CLI, sign-in off) the spec file's folder; an absolute path must lie
+   * inside one of those folders.
+   */
   path: z.string().min(1),
   features: z.array(z.string().min(1)).min(1, "list at least one feature column"),
   target: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
@@ -55,9 +64,13 @@ export const ZNamesDataset = z.strictObject({
   source: z.enum(["female", "male", "both"]).default("both"),
 });
 
-export const ZDataset = z.discriminatedUnion("kind", [ZTeacherDataset, ZSpiralsDataset, ZParityDataset, ZCsvDataset, ZIrisDataset, ZNamesDataset], {
+export const ZDataset = z.discriminatedUnion(
+  "kind",
+  [ZTeacherDataset, ZSpiralsDataset, ZParityDataset, ZCsvDataset, ZIrisDataset, ZNamesDataset],
+  {
     message: "dataset.kind must be one of teacher, spirals, parity, csv, iris, names",
-});
+  },
+);
 export type Dataset = z.infer<typeof ZDataset>;
 
 export const ZValidation = z.strictObject({ fraction: fraction.default(0.2) });
@@ -146,6 +159,11 @@ export const ZTraining = z.strictObject({
   logEvery: positiveInt("logEvery").default(10),
   clipGradNorm: z.number().positive().optional(),
   seed: z.number().int().min(0).default(0),
+  /**
+   * The compute budget (training FLOPs) a cell of an IsoFLOP sweep was given; its budget.steps were
+   * derived from it and the model's FLOPs per step. Set by sweep.isoflop; recorded, not acted on.
+   */
+  isoflopBudget: z.number().positive().optional(),
 });
 export type Training = z.infer<typeof ZTraining>;
 
@@ -156,31 +174,32 @@ export const ZCommandRunner = z.strictObject({
   kind: z.literal("command"),
   /** Program and arguments, passed without a shell; `{{model.width}}` is replaced by the cell's value. */
   argv: z.array(z.string()).min(1, "argv needs at least the program to run"),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are letters, digits and _"), z.string()).default({}),
+  env: z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are letters, digits and _"),
+      z.string(),
+    )
+    .default({}),
   /** Working directory, relative to the spec file. */
   cwd: z.string().optional(),
   timeoutSeconds: z.number().positive().optional(),
 });
-export const ZRunner = z.discriminatedUnion("kind", [ZBuiltinRunner, ZCommandRunner], { message: "runner.kind must be builtin or command" });
+export const ZRunner = z.discriminatedUnion("kind", [ZBuiltinRunner, ZCommandRunner], {
+  message: "runner.kind must be builtin or command",
+});
 
 export const ZResources = z.strictObject({
   backend: z.enum(["auto", "tfjs-node-gpu", "tfjs-node", "wasm", "cpu"]).default("auto"),
   gpus: z.number().int().min(0).default(0),
 });
 
-export const ZMetric = z.strictObject({ name: z.string().min(1).default("val/loss"), goal: z.enum(["min", "max"]).default("min") });
+export const ZMetric = z.strictObject({
+  name: z.string().min(1).default("val/loss"),
+  goal: z.enum(["min", "max"]).default("min"),
+});
 
-export const ZXAxis = z.enum(["step", "wallclock", "flops", "samples", "tokens"]);
-export const ZPanel = z.discriminatedUnion(
-  "kind",
-  [
-    z.strictObject({ kind: z.literal("curves"), metric: z.string().min(1), x: ZXAxis.default("step"), logX: z.boolean().default(false), logY: z.boolean().default(false), groupBy: z.string().optional() }),
-    z.strictObject({ kind: z.literal("scaling"), metric: z.string().min(1).default("val/loss"), x: z.enum(["params", "flops", "wallclock"]).default("params"), fit: z.boolean().default(true) }),
-    z.strictObject({ kind: z.literal("table"), columns: z.array(z.string().min(1)).min(1) }),
-    z.strictObject({ kind: z.literal("config-diff") }),
-  ],
-  { message: "panel kind must be curves, scaling, table or config-diff" },
-);
+// Panel kinds are defined one per file in server/domain/panels/ and listed in its registry.
+export { ZPanel, ZXAxis } from "../panels/panel-registry.ts";
 
 export const ZCheckpointing = z.strictObject({
   everySteps: positiveInt("everySteps").optional(),
@@ -192,9 +211,17 @@ export const ZCheckpointing = z.strictObject({
 /** A parameter's values: a list, or a range, or (random search) a distribution. */
 export const ZParameterValues = z.union([
   z.array(z.union([z.number(), z.string(), z.boolean()])).min(1, "a parameter needs at least one value"),
-  z.strictObject({ values: z.array(z.union([z.number(), z.string(), z.boolean()])).min(1, "a parameter needs at least one value") }),
   z.strictObject({
-    range: z.strictObject({ from: z.number(), to: z.number(), steps: z.number().int().min(2).optional(), step: z.number().positive().optional(), log: z.boolean().default(false) }),
+    values: z.array(z.union([z.number(), z.string(), z.boolean()])).min(1, "a parameter needs at least one value"),
+  }),
+  z.strictObject({
+    range: z.strictObject({
+      from: z.number(),
+      to: z.number(),
+      steps: z.number().int().min(2).optional(),
+      step: z.number().positive().optional(),
+      log: z.boolean().default(false),
+    }),
   }),
   z.strictObject({ uniform: z.tuple([z.number(), z.number()]) }),
   z.strictObject({ loguniform: z.tuple([z.number().positive(), z.number().positive()]) }),
@@ -203,9 +230,28 @@ export const ZParameterValues = z.union([
 ]);
 
 export type ParameterTree = { [key: string]: z.infer<typeof ZParameterValues> | ParameterTree };
-export const ZParameterTree: z.ZodType<ParameterTree> = z.lazy(() => z.record(z.string().min(1), z.union([ZParameterValues, ZParameterTree])));
+export const ZParameterTree: z.ZodType<ParameterTree> = z.lazy(() =>
+  z.record(z.string().min(1), z.union([ZParameterValues, ZParameterTree])),
+);
 
 export const ZExpression = z.string().min(1).max(500);
+
+/** Most budgets one IsoFLOP sweep takes. */
+export const MAX_ISOFLOP_BUDGETS = 50;
+
+/**
+ * IsoFLOP profiles (Hoffmann et al. 2022, Approach 2): every combination of `parameters` trained
+ * at every budget, each cell's steps chosen so steps x its exact FLOPs per step meet the budget.
+ */
+export const ZIsoflopSweep = z.strictObject({
+  /** Training FLOPs per run, e.g. [1e11, 3e11, 1e12]. */
+  budgets: z
+    .array(z.number().positive("a FLOP budget must be above 0"))
+    .min(1, "give at least one budget")
+    .max(MAX_ISOFLOP_BUDGETS, `at most ${MAX_ISOFLOP_BUDGETS} budgets`),
+  /** The sizes compared at each budget (config paths, as in sweep.parameters), e.g. model.width. */
+  parameters: ZParameterTree.default({}),
+});
 
 export const ZSweep = z.strictObject({
   method: z.enum(["grid", "random"]).default("grid"),
@@ -213,8 +259,18 @@ export const ZSweep = z.strictObject({
   parameters: ZParameterTree.default({}),
   /** Groups of parameters that vary together: the i-th values of each list form one point. */
   zip: z.array(ZParameterTree).default([]),
+  /**
+   * An IsoFLOP sweep (grid sweeps only): each cell's training.budget becomes the steps its FLOP budget
+   * buys, so training.budget may be left out (one given applies only without this sweep).
+   */
+  isoflop: ZIsoflopSweep.optional(),
   /** Seed replicates: a count (seeds 0..n-1) or an explicit list; each becomes training.seed. */
-  seeds: z.union([positiveInt("seeds").max(200_000, "at most 200000 seeds"), z.array(z.number().int().min(0)).min(1).max(200_000, "at most 200000 seeds")]).optional(),
+  seeds: z
+    .union([
+      positiveInt("seeds").max(200_000, "at most 200000 seeds"),
+      z.array(z.number().int().min(0)).min(1).max(200_000, "at most 200000 seeds"),
+    ])
+    .optional(),
   /** Random search: how many points to draw, and the sampler's own seed. */
   count: positiveInt("count").optional(),
   seed: z.number().int().min(0).default(0),
@@ -227,36 +283,55 @@ export type Sweep = z.infer<typeof ZSweep>;
 
 // ---------- the spec ----------
 
-export const ZSpec = z.strictObject({
-  /** Editors: the JSON Schema this file follows (ignored by Scaleboard). */
-  $schema: z.string().optional(),
-  /** Project (created if missing) and experiment name: together they identify the experiment. */
-  project: z.string().trim().min(1).max(100),
-  experiment: z.string().trim().min(1).max(100).regex(/^[\w.-][\w .-]*$/, "use letters, digits, spaces, dots, dashes and underscores"),
-  description: z.string().max(5000).optional(),
-  dataset: ZDataset,
-  validation: ZValidation.default({ fraction: 0.2 }),
-  model: ZModel,
-  training: ZTraining,
-  runner: ZRunner.default({ kind: "builtin" }),
-  resources: ZResources.default({ backend: "auto", gpus: 0 }),
-  metric: ZMetric.default({ name: "val/loss", goal: "min" }),
-  panels: z.array(ZPanel).default([]),
-  checkpoint: ZCheckpointing.default({ everySeconds: 60 }),
-  priority: z.number().int().min(-100).max(100).default(0),
-  sweep: ZSweep.optional(),
-}).superRefine((spec, context) => {
-  const languageModel = spec.model.family === "char-mlp" || spec.model.family === "transformer";
-  if (languageModel && spec.dataset.kind !== "names") {
-    context.addIssue({ code: "custom", path: ["model", "family"], message: `${spec.model.family} is a language model: it needs a text dataset (dataset.kind: names)` });
-  }
-  if (!languageModel && spec.dataset.kind === "names") {
-    context.addIssue({ code: "custom", path: ["dataset", "kind"], message: "the names corpus is text: use model.family char-mlp or transformer" });
-  }
-  if (spec.model.family === "transformer" && spec.model.dModel % spec.model.heads !== 0) {
-    context.addIssue({ code: "custom", path: ["model", "heads"], message: `model.heads (${spec.model.heads}) must divide model.dModel (${spec.model.dModel})` });
-  }
-});
+export const ZSpec = z
+  .strictObject({
+    /** Editors: the JSON Schema this file follows (ignored by Scaleboard). */
+    $schema: z.string().optional(),
+    /** Project (created if missing) and experiment name: together they identify the experiment. */
+    project: z.string().trim().min(1).max(100),
+    experiment: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .regex(/^[\w.-][\w .-]*$/, "use letters, digits, spaces, dots, dashes and underscores"),
+    description: z.string().max(5000).optional(),
+    dataset: ZDataset,
+    validation: ZValidation.default({ fraction: 0.2 }),
+    model: ZModel,
+    training: ZTraining,
+    runner: ZRunner.default({ kind: "builtin" }),
+    resources: ZResources.default({ backend: "auto", gpus: 0 }),
+    metric: ZMetric.default({ name: "val/loss", goal: "min" }),
+    panels: z.array(ZPanel).default([]),
+    checkpoint: ZCheckpointing.default({ everySeconds: 60 }),
+    priority: z.number().int().min(-100).max(100).default(0),
+    sweep: ZSweep.optional(),
+  })
+  .superRefine((spec, context) => {
+    const languageModel = spec.model.family === "char-mlp" || spec.model.family === "transformer";
+    if (languageModel && spec.dataset.kind !== "names") {
+      context.addIssue({
+        code: "custom",
+        path: ["model", "family"],
+        message: `${spec.model.family} is a language model: it needs a text dataset (dataset.kind: names)`,
+      });
+    }
+    if (!languageModel && spec.dataset.kind === "names") {
+      context.addIssue({
+        code: "custom",
+        path: ["dataset", "kind"],
+        message: "the names corpus is text: use model.family char-mlp or transformer",
+      });
+    }
+    if (spec.model.family === "transformer" && spec.model.dModel % spec.model.heads !== 0) {
+      context.addIssue({
+        code: "custom",
+        path: ["model", "heads"],
+        message: `model.heads (${spec.model.heads}) must divide model.dModel (${spec.model.dModel})`,
+      });
+    }
+  });
 export type Spec = z.infer<typeof ZSpec>;
 export type SpecInput = z.input<typeof ZSpec>;
 

@@ -29,7 +29,14 @@ function toSource(value: unknown): ParameterSource {
   if ("choice" in leaf) return { kind: "choice", values: leaf.choice as ScalarValue[] };
   if ("range" in leaf) {
     const range = leaf.range as { from: number; to: number; steps?: number; step?: number; log?: boolean };
-    return { kind: "range", from: range.from, to: range.to, steps: range.steps, step: range.step, log: range.log ?? false };
+    return {
+      kind: "range",
+      from: range.from,
+      to: range.to,
+      steps: range.steps,
+      step: range.step,
+      log: range.log ?? false,
+    };
   }
   const kind = (["uniform", "loguniform", "int"] as const).find((key) => key in leaf) ?? "uniform";
   const [low, high] = leaf[kind] as [number, number];
@@ -44,10 +51,15 @@ export function flattenParameters(tree: unknown, specPath: (string | number)[], 
     const path = prefix ? `${prefix}.${key}` : key;
     if (isParameterLeaf(value)) {
       const at = [...specPath, key];
-      const listPath = Array.isArray(value) ? at : isPlainObject(value) && "values" in value ? [...at, "values"] : isPlainObject(value) && "choice" in value ? [...at, "choice"] : undefined;
+      const listPath = Array.isArray(value)
+        ? at
+        : isPlainObject(value) && "values" in value
+          ? [...at, "values"]
+          : isPlainObject(value) && "choice" in value
+            ? [...at, "choice"]
+            : undefined;
       out.push({ path, specPath: at, source: toSource(value), ...(listPath ? { listPath } : {}) });
-    }
-    else out.push(...flattenParameters(value, [...specPath, key], path));
+    } else out.push(...flattenParameters(value, [...specPath, key], path));
   }
   return out;
 }
@@ -70,7 +82,9 @@ export function gridValues(source: ParameterSource): ScalarValue[] | null {
       const step = source.step ?? 1;
       const values: number[] = [];
       if (log) for (let value = from; value <= to * (1 + 1e-9); value *= step) values.push(value);
-      else for (let index = 0, count = Math.floor((to - from) / step + 1e-9) + 1; index < count; index++) values.push(Number((from + index * step).toPrecision(12)));
+      else
+        for (let index = 0, count = Math.floor((to - from) / step + 1e-9) + 1; index < count; index++)
+          values.push(Number((from + index * step).toPrecision(12)));
       return values;
     }
     default:

@@ -1,8 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Db } from "../../db.ts";
 import type { Prisma, RunStatus } from "../../generated/prisma/client.ts";
+import { revokeRunKeys } from "../api-key/create-run-key.ts";
 import { AppError } from "../app-error.ts";
+import { dataColumnsFromSummary } from "../run/run-data-columns.ts";
 import { publishRunEvent } from "../run/run-events.ts";
+import { assertStoredStep } from "../run/run-step.ts";
 import { slugify } from "../team/create-team.ts";
 
 /**
@@ -10,7 +13,15 @@ import { slugify } from "../team/create-team.ts";
  * the same tables as built-in runs, so tables, charts and fits treat them alike.
  */
 
-type TrackedRunInput = { project: string; experiment: string; name?: string; config: Record<string, unknown>; tags: string[]; paramCount?: number; flopsPerStep?: number };
+type TrackedRunInput = {
+  project: string;
+  experiment: string;
+  name?: string;
+  config: Record<string, unknown>;
+  tags: string[];
+  paramCount?: number;
+  flopsPerStep?: number;
+};
 
 export async function createTrackedRun(db: Db, teamId: string, input: TrackedRunInput) {
   try {
@@ -62,7 +73,14 @@ async function createTrackedRunOnce(db: Db, teamId: string, input: TrackedRunInp
   });
 }
 
-type TeamRun = { id: string; status: RunStatus; experimentId: string; attempt: number; cancelRequestedAt: Date | null; name: string };
+type TeamRun = {
+  id: string;
+  status: RunStatus;
+  experimentId: string;
+  attempt: number;
+  cancelRequestedAt: Date | null;
+  name: string;
+};
 
 /**
  * The run, if it belongs to the team; another team's run is indistinguishable from a missing one.
@@ -82,14 +100,30 @@ export async function updateTrackedRun(
   db: Db,
   teamId: string,
   runId: string,
-  input: { summary?: Record<string, unknown>; paramCount?: number; flopsPerStep?: number; totalFlops?: number; tags?: string[]; notes?: string },
+  input: {
+    summary?: Record<string, unknown>;
+    paramCount?: number;
+    flopsPerStep?: number;
+    totalFlops?: number;
+    tags?: string[];
+    notes?: string;
+  },
 ) {
   const run = await findTeamRun(db, teamId, runId);
   const existing = await db.run.findUniqueOrThrow({ where: { id: run.id }, select: { summary: true } });
   await db.run.update({
     where: { id: run.id },
     data: {
-      ...(input.summary ? { summary: { ...((existing.summary as Record<string, unknown> | null) ?? {}), ...input.summary } as Prisma.InputJsonValue } : {}),
+      ...(input.summary
+        ? {
+            summary: {
+              ...((existing.summary as Record<string, unknown> | null) ?? {}),
+              ...input.summary,
+            } as Prisma.InputJsonValue,
+          }
+        : {}),
+      // D and clean time sent in the summary (tokens, samples, trainSeconds...) fill their columns too.
+      ...dataColumnsFromSummary(input.summary),
       ...(input.paramCount !== undefined ? { paramCount: BigInt(input.paramCount) } : {}),
       ...(input.flopsPerStep !== undefined ? { flopsPerStep: input.flopsPerStep } : {}),
       ...(input.totalFlops !== undefined ? { totalFlops: input.totalFlops } : {}),
@@ -101,27 +135,61 @@ export async function updateTrackedRun(
   return { runId: run.id };
 }
 
-/** A heartbeat from the script: keeps the run alive and tells it whether someone asked to cancel. */
-export async function heartbeatTrackedRun(db: Db, teamId: string, runId: string, input: { step?: number; progress?: number }) {
+/**
+ * A heartbeat from the script: keeps the run alive and tells it whether someone asked to cancel. A run
+ * marked crashed after going silent (crash-silent-runs.ts) was presumed dead; its script heartbeating
+ * again proves otherwise, so it is running again.
+ */
+export async function heartbeatTrackedRun(
+  db: Db,
+  teamId: string,
+  runId: string,
+  input: { step?: number; progress?: number },
+) {
+  assertStoredStep(input.step);
   const run = await findTeamRun(db, teamId, runId);
-  if (run.status !== "running") throw new AppError("CONFLICT", `Run ${runId} is ${run.status}, not running`);
-  await db.run.update({
-    where: { id: run.id },
-    data: { heartbeatAt: new Date(), ...(input.step !== undefined ? { step: input.step } : {}), ...(input.progress !== undefined ? { progress: input.progress } : {}) },
-    select: { id: true },
+  if (run.status !== "running" && run.status !== "crashed")
+    throw new AppError("CONFLICT", `Run ${runId} is ${run.status}, not running`);
+  await db.$transaction(async (tx) => {
+    const updated = await tx.run.updateMany({
+      where: { id: run.id, status: { in: ["running", "crashed"] } },
+      data: {
+        heartbeatAt: new Date(),
+        ...(input.step !== undefined ? { step: input.step } : {}),
+        ...(input.progress !== undefined ? { progress: input.progress } : {}),
+        ...(run.status === "crashed" ? { status: "running", finishedAt: null, error: null } : {}),
+      },
+    });
+    if (run.status === "crashed" && updated.count)
+      await publishRunEvent(tx, { runId: run.id, experimentId: run.experimentId, status: "running" });
   });
   return { runId: run.id, cancelRequested: Boolean(run.cancelRequestedAt) };
 }
 
-export async function finishTrackedRun(db: Db, teamId: string, runId: string, input: { status: "succeeded" | "failed" | "canceled" | "diverged"; error?: string; wallClockSeconds?: number }) {
+export async function finishTrackedRun(
+  db: Db,
+  teamId: string,
+  runId: string,
+  input: { status: "succeeded" | "failed" | "canceled" | "diverged"; error?: string; wallClockSeconds?: number },
+) {
   const run = await findTeamRun(db, teamId, runId);
-  if (run.status !== "running" && run.status !== "queued") throw new AppError("CONFLICT", `Run ${runId} already ended as ${run.status}`);
+  // A crashed run's script may still finish it: it was only presumed dead.
+  if (run.status !== "running" && run.status !== "queued" && run.status !== "crashed")
+    throw new AppError("CONFLICT", `Run ${runId} already ended as ${run.status}`);
   await db.$transaction(async (tx) => {
     await tx.run.update({
       where: { id: run.id },
-      data: { status: input.status, error: input.error ?? null, finishedAt: new Date(), ...(input.wallClockSeconds !== undefined ? { wallClockSeconds: input.wallClockSeconds } : {}), ...(input.status === "succeeded" ? { progress: 1 } : {}) },
+      data: {
+        status: input.status,
+        error: input.error ?? null,
+        finishedAt: new Date(),
+        ...(input.wallClockSeconds !== undefined ? { wallClockSeconds: input.wallClockSeconds } : {}),
+        ...(input.status === "succeeded" ? { progress: 1 } : {}),
+      },
       select: { id: true },
     });
+    // A command run's script ending its own run ends its key too.
+    await revokeRunKeys(tx, run.id);
     await publishRunEvent(tx, { runId: run.id, experimentId: run.experimentId, status: input.status });
   });
   return { runId: run.id, status: input.status };

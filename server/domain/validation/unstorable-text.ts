@@ -1,4 +1,5 @@
 /** PostgreSQL stores neither U+0000 nor a lone surrogate in text or jsonb. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is what this looks for (PostgreSQL cannot store it)
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
@@ -7,6 +8,7 @@ const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff
  * can produce one. A cheap scan of the text spares walking every field of a large body that has none.
  */
 export function mayHoldUnstorableText(json: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a raw U+0000 is one of the things this looks for
   return /\\u(?:0000|[dD][89a-fA-F])|[\u0000\ud800-\udfff]/.test(json);
 }
 

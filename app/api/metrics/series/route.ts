@@ -1,22 +1,24 @@
 import { ZodError } from "zod";
-import { createRequestContext } from "../../../../server/api/request-context.ts";
-import { APP_ERROR_CODES, AppError } from "../../../../server/domain/app-error.ts";
-import { packSeries } from "../../../../server/domain/metrics/pack-series.ts";
-import { assertRunsReadable, querySeries, ZSeriesQuery } from "../../../../server/domain/metrics/query-series.ts";
-import { pathToUnstorableText, unstorableTextMessage } from "../../../../server/domain/validation/unstorable-text.ts";
+import { createRequestContext } from "~/server/api/request-context.ts";
+import { assertRunsReadable } from "~/server/domain/access/resource-access.ts";
+import { APP_ERROR_CODES, AppError } from "~/server/domain/app-error.ts";
+import { packSeries } from "~/server/domain/metrics/pack-series.ts";
+import { querySeries, ZSeriesQuery } from "~/server/domain/metrics/query-series.ts";
+import { pathToUnstorableText, unstorableTextMessage } from "~/server/domain/validation/unstorable-text.ts";
 
 export const dynamic = "force-dynamic";
 
 /** Input fields by their query-string names, so a 400 names what the caller sent. */
 const PARAM_NAMES: Record<string, string> = { runIds: "runs", xMin: "xmin", xMax: "xmax" };
-const paramPath = (path: readonly PropertyKey[]) => path.map((part) => PARAM_NAMES[String(part)] ?? String(part)).join(".");
+const paramPath = (path: readonly PropertyKey[]) =>
+  path.map((part) => PARAM_NAMES[String(part)] ?? String(part)).join(".");
 
 function problem(status: number, message: string): Response {
   return Response.json({ error: { message } }, { status, headers: { "cache-control": "no-store" } });
 }
 
 /**
- * GET /api/metrics/series?runs=id1,id2&key=val/loss&x=step&points=1000[&xmin=..&xmax=..]: what
+ * GET /api/metrics/series?runs=id1,id2&key=val/loss&x=step&points=1000[&xmin=..&xmax=..&smoothing=..]: what
  * metrics.series answers (same input schema, same check: signed in, every run readable, else 404),
  * as plain JSON. The compare page preloads it (see app/_components/charts/series-request.ts).
  */
@@ -32,13 +34,16 @@ export async function GET(request: Request): Promise<Response> {
     points: number("points"),
     xMin: number("xmin"),
     xMax: number("xmax"),
+    smoothing: number("smoothing"),
   };
   const unstorable = pathToUnstorableText(raw);
   if (unstorable !== null) return problem(400, unstorableTextMessage(paramPath(unstorable.split("."))));
   try {
     const input = ZSeriesQuery.parse(raw);
     await assertRunsReadable(ctx.db, ctx.actor, input.runIds);
-    return Response.json(packSeries(await querySeries(ctx.db, input)), { headers: { "cache-control": "private, no-store" } });
+    return Response.json(packSeries(await querySeries(ctx.db, input)), {
+      headers: { "cache-control": "private, no-store" },
+    });
   } catch (error) {
     if (error instanceof ZodError) {
       const issues = error.issues.map((issue) => `${paramPath(issue.path) || "query"}: ${issue.message}`);

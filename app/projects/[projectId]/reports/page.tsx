@@ -2,8 +2,8 @@ import { TRPCError } from "@trpc/server";
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound, redirect } from "next/navigation";
-import { getViewer } from "../../../_lib/viewer.ts";
-import { HydrateClient, getQueryClient, trpc } from "../../../_trpc/server.tsx";
+import { getViewer } from "~/app/_lib/viewer.ts";
+import { HydrateClient, getQueryClient, trpc } from "~/app/_trpc/server.tsx";
 import { ReportList } from "./report-list.tsx";
 
 export const dynamic = "force-dynamic";
@@ -15,19 +15,21 @@ export default async function ReportsPage({ params }: Props) {
   const viewer = await getViewer();
   if (!viewer.user) redirect(viewer.needsFirstAccount ? "/sign-up" : "/sign-in");
   const { projectId } = await params;
-  let project;
-  try {
-    project = await getQueryClient().fetchQuery(trpc.project.get.queryOptions({ projectId }));
-  } catch (error) {
-    if (error instanceof TRPCError && error.code === "NOT_FOUND") notFound();
-    throw error;
-  }
+  const project = await getQueryClient()
+    .fetchQuery(trpc.project.get.queryOptions({ projectId }))
+    .catch((error: unknown) => {
+      if (error instanceof TRPCError && error.code === "NOT_FOUND") notFound();
+      throw error;
+    });
   await getQueryClient().prefetchQuery(trpc.report.list.queryOptions({ projectId }));
   const role = viewer.teams.find((team) => team.id === project.teamId)?.role ?? null;
   return (
     <HydrateClient>
       <nav aria-label="Breadcrumb" className="mb-2 text-sm">
-        <Link href={`/projects/${projectId}`} className="rounded text-slate-600 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-slate-400">
+        <Link
+          href={`/projects/${projectId}`}
+          className="rounded text-slate-600 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-slate-400"
+        >
           {project.name}
         </Link>
         <span aria-hidden className="mx-1 text-slate-400">

@@ -2,8 +2,9 @@ import { TRPCError } from "@trpc/server";
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound, redirect } from "next/navigation";
-import { getViewer } from "../../../../_lib/viewer.ts";
-import { HydrateClient, getQueryClient, trpc } from "../../../../_trpc/server.tsx";
+import { getViewer } from "~/app/_lib/viewer.ts";
+import { HydrateClient, getQueryClient, trpc } from "~/app/_trpc/server.tsx";
+import { env } from "~/server/env.ts";
 import { ReportWorkspace } from "./report-workspace.tsx";
 
 export const dynamic = "force-dynamic";
@@ -38,17 +39,28 @@ export default async function ReportPage({ params }: Props) {
   return (
     <HydrateClient>
       <nav aria-label="Breadcrumb" className="mb-2 text-sm print:hidden">
-        <Link href={`/projects/${projectId}`} className="rounded text-slate-600 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-slate-400">
+        <Link
+          href={`/projects/${projectId}`}
+          className="rounded text-slate-600 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-slate-400"
+        >
           {project.name}
         </Link>
         <span aria-hidden className="mx-1 text-slate-400">
           /
         </span>
-        <Link href={`/projects/${projectId}/reports`} className="rounded text-slate-600 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-slate-400">
+        <Link
+          href={`/projects/${projectId}/reports`}
+          className="rounded text-slate-600 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-slate-400"
+        >
           Reports
         </Link>
       </nav>
-      <ReportWorkspace projectId={projectId} reportId={reportId} canEdit={role === "editor" || role === "admin"} />
+      <ReportWorkspace
+        projectId={projectId}
+        reportId={reportId}
+        canEdit={role === "editor" || role === "admin"}
+        sharing={{ publicUrl: env().SCALEBOARD_PUBLIC_URL ?? null, localMode: viewer.authMode === "off" }}
+      />
     </HydrateClient>
   );
 }

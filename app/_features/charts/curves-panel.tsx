@@ -1,0 +1,549 @@
+"use client";
+
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import dynamic from "next/dynamic";
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type ReactNode } from "react";
+import { curvesCsv } from "../../_lib/chart-csv.ts";
+import { smoothingWeight } from "~/server/domain/metrics/ema.ts";
+import { useTRPC } from "../../_trpc/react.tsx";
+import { MetricSearch } from "../../_ui/ui.tsx";
+import {
+  ChartSkeleton,
+  download,
+  fileSlug,
+  PanelEmpty,
+  PanelError,
+  smallSelect,
+  ToggleButton,
+  ToolbarLabel,
+  ToolButton,
+} from "./chart-frame.tsx";
+import { ChartLegend, type ChartLegendEntry } from "./chart-legend.tsx";
+import { seriesColor, useDarkMode, withAlpha } from "./chart-theme.ts";
+import { formatCount, formatDuration, formatFlops, formatTick } from "./format.ts";
+import {
+  MAX_CHART_RUNS,
+  POINTS_PER_RUN,
+  X_AXES,
+  takePreloadedSeries,
+  type SeriesRequest,
+  type XAxis,
+} from "./series-request.ts";
+import type { ChartController, PlotDataset, XWindow } from "./line-canvas.tsx";
+import { nonFiniteMarkers, seriesLine } from "./series-points.ts";
+import { groupedDatasets, groupLabel } from "./run-groups.ts";
+import { smoothEma, type XY } from "./smoothing.ts";
+import { readEnum, readNumber, useUrlState } from "./url-state.ts";
+
+const loadLineCanvas = () => import("./line-canvas.tsx");
+const LineCanvas = dynamic(loadLineCanvas, { ssr: false, loading: () => <ChartSkeleton /> });
+
+export { MAX_CHART_RUNS, X_AXES, type XAxis };
+
+const X_LABELS: Record<XAxis, string> = {
+  step: "step",
+  wallclock: "wall-clock (s)",
+  flops: "FLOPs",
+  samples: "samples",
+  tokens: "tokens",
+  "time/train_seconds": "training time (s)",
+};
+const X_FORMATS: Record<XAxis, (value: number) => string> = {
+  step: (value) => formatCount(value, 4),
+  wallclock: formatDuration,
+  flops: formatFlops,
+  samples: (value) => formatCount(value),
+  tokens: (value) => formatCount(value),
+  "time/train_seconds": formatDuration,
+};
+
+export type ChartRun = { id: string; name: string; params: Record<string, unknown> };
+
+export type CurvesDefaults = { metric?: string; x?: XAxis; logX?: boolean; logY?: boolean; groupBy?: string };
+
+/** What the chart shows now: the compare page turns it into a report's curves panel. */
+export type CurvesView = { metric: string; x: XAxis; logX: boolean; logY: boolean; groupBy: string | null };
+
+type CurvesPanelProps = {
+  title?: string;
+  runs: ChartRun[];
+  /** Swept parameters a group-by can use. */
+  paramKeys?: string[];
+  /** Prefix of this panel's keys in the query string, so two panels on a page keep their own state. */
+  urlPrefix?: string;
+  defaults?: CurvesDefaults;
+  /** One metric, no metric picker (the run page draws one chart per key). */
+  fixedMetric?: string;
+  height?: number;
+  testId?: string;
+  /** Called once the first curves (or an empty or error state) are known: slower panels may start then. */
+  onSettled?: () => void;
+  /** Called with what the chart shows whenever it changes (metric, axes, grouping). */
+  onViewChange?: (view: CurvesView) => void;
+};
+
+function roundWindow(value: number): number {
+  return Number(value.toPrecision(7));
+}
+
+export function CurvesPanel({
+  title,
+  runs,
+  paramKeys = [],
+  urlPrefix = "",
+  defaults = {},
+  fixedMetric,
+  height = 320,
+  testId = "curves-panel",
+  onSettled,
+  onViewChange,
+}: CurvesPanelProps) {
+  const trpc = useTRPC();
+  const dark = useDarkMode();
+  const headingId = useId();
+  const { params, set } = useUrlState();
+  const key = (name: string) => `${urlPrefix}${name}`;
+
+  const plotted = runs.slice(0, MAX_CHART_RUNS);
+  const runIds = plotted.map((run) => run.id);
+  const keys = useQuery(
+    trpc.metrics.keys.queryOptions(
+      { runIds },
+      { enabled: runIds.length > 0 && !fixedMetric, placeholderData: keepPreviousData },
+    ),
+  );
+  const availableKeys = useMemo(() => keys.data?.keys.map((entry) => entry.key) ?? [], [keys.data]);
+  // metrics.keys answers a page of keys: past it, the picker lists what a search finds.
+  const [keySearch, setKeySearch] = useState("");
+  const searching = keySearch.trim() !== "";
+  const searched = useQuery(
+    trpc.metrics.keys.queryOptions(
+      { runIds, search: keySearch.trim() },
+      { enabled: runIds.length > 0 && !fixedMetric && searching, placeholderData: keepPreviousData },
+    ),
+  );
+  const pickerKeys = useMemo(
+    () => (searching ? (searched.data?.keys.map((entry) => entry.key) ?? []) : availableKeys),
+    [searching, searched.data, availableKeys],
+  );
+  const unlistedKeys = searching
+    ? searched.data
+      ? searched.data.total - searched.data.keys.length
+      : 0
+    : keys.data
+      ? keys.data.total - keys.data.keys.length
+      : 0;
+
+  // Chart.js (the largest chunk) loads while the points are fetched, not after.
+  useEffect(() => void loadLineCanvas(), []);
+
+  const urlMetric = params.get(key("metric"));
+  // Until the logged keys are known the default metric is asked for at once; it stays when logged.
+  const metric =
+    fixedMetric ??
+    urlMetric ??
+    (keys.isSuccess
+      ? ([defaults.metric, "val/loss", "train/loss"].find(
+          (candidate) => candidate && availableKeys.includes(candidate),
+        ) ??
+        availableKeys.find((candidate) => !(["lr", ...X_AXES] as string[]).includes(candidate)) ??
+        defaults.metric ??
+        null)
+      : (defaults.metric ?? null));
+  const x = readEnum(params, key("x"), X_AXES, defaults.x ?? "step");
+  const logX = params.has(key("logx")) ? params.get(key("logx")) === "1" : (defaults.logX ?? false);
+  const logY = params.has(key("logy")) ? params.get(key("logy")) === "1" : (defaults.logY ?? false);
+  const groupBy = params.has(key("group")) ? params.get(key("group")) || null : (defaults.groupBy ?? null);
+  const xMin = readNumber(params, key("xmin"));
+  const xMax = readNumber(params, key("xmax"));
+  const xWindow: XWindow | null = xMin !== null && xMax !== null && xMin < xMax ? { min: xMin, max: xMax } : null;
+  const zoomed = xWindow !== null;
+  useEffect(() => {
+    if (metric !== null) onViewChange?.({ metric, x, logX, logY, groupBy });
+  }, [onViewChange, metric, x, logX, logY, groupBy]);
+
+  // The slider moves the curve at once; the URL follows when it settles.
+  const urlSmoothing = Math.min(0.99, Math.max(0, readNumber(params, key("smooth")) ?? 0));
+  const [smoothing, setSmoothing] = useState(urlSmoothing);
+  useEffect(() => setSmoothing(urlSmoothing), [urlSmoothing]);
+  const smoothingTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const changeSmoothing = (value: number) => {
+    setSmoothing(value);
+    if (smoothingTimer.current) clearTimeout(smoothingTimer.current);
+    smoothingTimer.current = setTimeout(() => set({ [key("smooth")]: value > 0 ? value : null }), 250);
+  };
+
+  // Series the legend hid, in the URL too (each id encoded, so a group value may hold a comma).
+  const hiddenText = params.get(key("hide")) ?? "";
+  const hidden = useMemo<ReadonlySet<string>>(
+    () =>
+      new Set(
+        hiddenText
+          .split(",")
+          .filter(Boolean)
+          .map((item) => decodeURIComponent(item)),
+      ),
+    [hiddenText],
+  );
+  const toggleHidden = (seriesId: string) => {
+    const next = new Set(hidden);
+    if (next.has(seriesId)) next.delete(seriesId);
+    else next.add(seriesId);
+    set({ [key("hide")]: [...next].map((item) => encodeURIComponent(item)).join(",") || null });
+  };
+  const controller = useRef<ChartController | null>(null);
+
+  const seriesRequest: SeriesRequest = {
+    runIds,
+    key: metric ?? "",
+    x,
+    points: POINTS_PER_RUN,
+    ...(xWindow ? { xMin: xWindow.min, xMax: xWindow.max } : {}),
+    // Zoomed and smoothed: the server sends the EMA's state at the window's start (the settled weight, not every slider step).
+    ...(xWindow && urlSmoothing > 0 ? { smoothing: urlSmoothing } : {}),
+  };
+  const seriesOptions = trpc.metrics.series.queryOptions(seriesRequest, {
+    enabled: runIds.length > 0 && metric !== null,
+    // Keep the old curves on screen while a zoom or live refresh loads, never across a change of
+    // metric or x axis: they would be drawn against the wrong axis.
+    placeholderData: (previous, previousQuery) => {
+      const before = (previousQuery?.queryKey[1] as { input?: { key?: string; x?: string } } | undefined)?.input;
+      return before?.key === metric && before?.x === x ? previous : undefined;
+    },
+  });
+  // The first answer may be the one the page preloaded (series-request.ts); every other comes from metrics.series.
+  const series = useQuery({
+    ...seriesOptions,
+    queryFn: (context) => takePreloadedSeries(seriesRequest, context.signal) ?? seriesOptions.queryFn!(context),
+  });
+
+  const runById = useMemo(() => new Map(plotted.map((run, index) => [run.id, { run, index }])), [plotted]);
+  // The wire form is two arrays per run (see pack-series.ts); Chart.js wants {x, y} points, with a
+  // zoom window's neighbours outside it so that every line crossing it is drawn to its edges.
+  const lines = useMemo(
+    () => series.data?.series.map((entry) => ({ ...entry, points: seriesLine(entry) })),
+    [series.data],
+  );
+
+  // What the legend says of a run (or group) without a point of the metric here.
+  const missingText = zoomed
+    ? "no points in this range"
+    : x === "step"
+      ? `no ${metric}`
+      : `no ${metric} against ${X_LABELS[x]}`;
+  const { datasets, legend } = useMemo(() => {
+    const datasets: PlotDataset[] = [];
+    const legend: ChartLegendEntry[] = [];
+    const rows = (lines ?? []).filter((entry) => runById.has(entry.runId));
+    if (!groupBy) {
+      for (const entry of rows) {
+        const { run, index } = runById.get(entry.runId)!;
+        const color = seriesColor(index, dark);
+        // A run with no point says why in the legend and draws nothing.
+        if (entry.points.length === 0) {
+          legend.push({ seriesId: run.id, label: run.name, color, missing: missingText });
+          continue;
+        }
+        legend.push({ seriesId: run.id, label: run.name, color });
+        const raw: XY[] = entry.points;
+        const markers = nonFiniteMarkers(raw, { key: run.id, seriesId: run.id, label: run.name, color });
+        if (markers) datasets.push(markers);
+        // Zoomed, the EMA continues from the points before the window (when computed for this weight).
+        const start = entry.ema && entry.ema.weight === smoothingWeight(smoothing) ? entry.ema : undefined;
+        if (smoothing > 0) {
+          datasets.push({
+            key: `${run.id}:raw`,
+            role: "raw",
+            seriesId: run.id,
+            label: `${run.name} (raw)`,
+            data: raw,
+            borderColor: withAlpha(color, 0.28),
+            borderWidth: 1,
+          });
+        }
+        datasets.push({
+          key: run.id,
+          role: "main",
+          seriesId: run.id,
+          label: run.name,
+          data: smoothing > 0 ? smoothEma(raw, smoothing, start) : raw,
+          borderColor: color,
+          backgroundColor: color,
+        });
+      }
+      return { datasets, legend };
+    }
+    const members = rows.map((entry) => ({
+      group: groupLabel(groupBy, runById.get(entry.runId)!.run.params[groupBy]),
+      points: entry.points,
+      ...(entry.ema && entry.ema.weight === smoothingWeight(smoothing) ? { start: entry.ema } : {}),
+    }));
+    return groupedDatasets(members, { smoothing, dark, missing: missingText });
+  }, [lines, runById, groupBy, smoothing, dark, missingText]);
+
+  // What is drawn is what is exported: hidden series left out, values a log axis cannot place as gaps.
+  const drawn = useMemo(
+    () =>
+      datasets
+        .filter((dataset) => !hidden.has(dataset.seriesId))
+        .map((dataset) =>
+          logX || logY
+            ? {
+                ...dataset,
+                data: dataset.data.map((point) =>
+                  (logX && point.x <= 0) || (logY && point.y !== null && point.y <= 0 && dataset.role !== "marker")
+                    ? { ...point, y: null }
+                    : point,
+                ),
+              }
+            : dataset,
+        ),
+    [datasets, hidden, logX, logY],
+  );
+
+  const onWindowChange = useCallback(
+    (window: XWindow) =>
+      set({ [`${urlPrefix}xmin`]: roundWindow(window.min), [`${urlPrefix}xmax`]: roundWindow(window.max) }),
+    [set, urlPrefix],
+  );
+
+  const zoomBy = (factor: number) => {
+    const range = controller.current?.xRange();
+    if (!range) return;
+    let { min, max } = range;
+    if (logX && min > 0) {
+      const [a, b] = [Math.log(min), Math.log(max)];
+      const center = (a + b) / 2;
+      const half = ((b - a) / 2) * factor;
+      [min, max] = [Math.exp(center - half), Math.exp(center + half)];
+    } else {
+      const center = (min + max) / 2;
+      const half = ((max - min) / 2) * factor;
+      [min, max] = [center - half, center + half];
+    }
+    onWindowChange({ min, max });
+  };
+
+  const xLabel = X_LABELS[x];
+  const chartTitle = `${metric ?? "metric"} vs ${xLabel}`;
+  const exportCsv = () => {
+    download(`${fileSlug(chartTitle)}.csv`, curvesCsv(drawn, x, metric), "text/csv");
+  };
+  const exportPng = () => {
+    const png = controller.current?.toPng();
+    if (png) download(`${fileSlug(chartTitle)}.png`, png);
+  };
+
+  const anyDownsampled = series.data?.series.some((entry) => entry.downsampled) ?? false;
+  const settled = series.fetchStatus === "idle" || series.isSuccess || series.isError || keys.isError;
+  const onSettledRef = useRef(onSettled);
+  useEffect(() => {
+    onSettledRef.current = onSettled;
+  }, [onSettled]);
+  useEffect(() => {
+    if (settled) onSettledRef.current?.();
+  }, [settled]);
+
+  const pointTotal = series.data?.series.reduce((sum, entry) => sum + entry.xs.length, 0) ?? 0;
+  const logged = series.data?.series.reduce((sum, entry) => sum + entry.total, 0) ?? 0;
+
+  let body: ReactNode;
+  if (runs.length === 0)
+    body = (
+      <PanelEmpty title="No runs to plot" height={height} testId="curves-empty">
+        Runs appear here as soon as they log a point.
+      </PanelEmpty>
+    );
+  else if (keys.isError) body = <PanelError>Could not load the metric names: {keys.error.message}</PanelError>;
+  else if (series.isError) body = <PanelError>Could not load the curves: {series.error.message}</PanelError>;
+  else if (metric === null && keys.isSuccess)
+    body = (
+      <PanelEmpty title="No metrics logged yet" height={height} testId="curves-empty">
+        Curves appear once a run logs its first point.
+      </PanelEmpty>
+    );
+  else if (series.isPending || metric === null) body = <ChartSkeleton height={height} />;
+  else if (pointTotal === 0 && !xWindow)
+    body = (
+      <PanelEmpty title={`No ${metric} points against ${xLabel} yet`} height={height} testId="curves-empty">
+        {x === "tokens" ? "Only language-model runs log tokens." : "Points appear as the runs log them."}
+      </PanelEmpty>
+    );
+  else
+    body = (
+      <LineCanvas
+        datasets={drawn}
+        dark={dark}
+        logX={logX}
+        logY={logY}
+        xTitle={xLabel}
+        yTitle={metric}
+        formatX={X_FORMATS[x]}
+        formatY={formatTick}
+        xWindow={xWindow}
+        onWindowChange={onWindowChange}
+        controller={controller}
+        ariaLabel={`${chartTitle}: ${legend.length} ${groupBy ? "groups" : "runs"}`}
+        height={height}
+      />
+    );
+
+  return (
+    <section
+      aria-labelledby={headingId}
+      data-testid={testId}
+      data-x={x}
+      data-metric={metric ?? ""}
+      data-window={xWindow ? `${xWindow.min},${xWindow.max}` : ""}
+      className="min-w-0 rounded-xl border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900"
+    >
+      <div className="mb-3 flex flex-wrap items-center gap-x-3 gap-y-2">
+        <h2 id={headingId} className="mr-auto font-medium">
+          {title ?? chartTitle}
+        </h2>
+        {!fixedMetric ? (
+          <ToolbarLabel label="Metric">
+            <select
+              className={smallSelect}
+              value={metric ?? ""}
+              onChange={(event) => set({ [key("metric")]: event.target.value })}
+              data-testid="curves-metric"
+            >
+              {metric !== null && !pickerKeys.includes(metric) ? <option value={metric}>{metric}</option> : null}
+              {pickerKeys.map((name) => (
+                <option key={name} value={name}>
+                  {name}
+                </option>
+              ))}
+              {unlistedKeys > 0 ? (
+                <option disabled value="">
+                  {`${formatCount(unlistedKeys)} more: search to find them`}
+                </option>
+              ) : null}
+            </select>
+          </ToolbarLabel>
+        ) : null}
+        {!fixedMetric && (unlistedKeys > 0 || searching) ? (
+          <MetricSearch
+            value={keySearch}
+            onChange={setKeySearch}
+            testId="curves-metric-search"
+            className={`${smallSelect} w-36`}
+          />
+        ) : null}
+        <ToolbarLabel label="x">
+          <select
+            className={smallSelect}
+            value={x}
+            data-testid="curves-x"
+            onChange={(event) =>
+              set({
+                [key("x")]: event.target.value === "step" && !defaults.x ? null : event.target.value,
+                [key("xmin")]: null,
+                [key("xmax")]: null,
+              })
+            }
+          >
+            {X_AXES.map((axis) => (
+              <option key={axis} value={axis}>
+                {X_LABELS[axis]}
+              </option>
+            ))}
+          </select>
+        </ToolbarLabel>
+        <fieldset className="flex gap-1" aria-label="Axis scales">
+          <ToggleButton
+            pressed={logX}
+            onClick={() => set({ [key("logx")]: logX ? "0" : "1", [key("xmin")]: null, [key("xmax")]: null })}
+            testId="curves-logx"
+          >
+            log x
+          </ToggleButton>
+          <ToggleButton pressed={logY} onClick={() => set({ [key("logy")]: logY ? "0" : "1" })} testId="curves-logy">
+            log y
+          </ToggleButton>
+        </fieldset>
+        {paramKeys.length > 0 ? (
+          <ToolbarLabel label="Group by">
+            <select
+              className={smallSelect}
+              value={groupBy ?? ""}
+              onChange={(event) => set({ [key("group")]: event.target.value })}
+              data-testid="curves-group"
+            >
+              <option value="">none (one line per run)</option>
+              {paramKeys.map((name) => (
+                <option key={name} value={name}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </ToolbarLabel>
+        ) : null}
+        <ToolbarLabel label={`Smoothing ${smoothing.toFixed(2)}`}>
+          <input
+            type="range"
+            min={0}
+            max={0.99}
+            step={0.01}
+            value={smoothing}
+            onChange={(event) => changeSmoothing(Number(event.target.value))}
+            className="w-24 accent-indigo-600"
+            aria-label="EMA smoothing weight"
+            data-testid="curves-smoothing"
+          />
+        </ToolbarLabel>
+      </div>
+
+      {body}
+
+      <div className="mt-2 flex flex-wrap items-center gap-2 text-xs text-slate-500 dark:text-slate-400">
+        <fieldset className="flex gap-1" aria-label="Zoom">
+          <ToolButton onClick={() => zoomBy(0.5)} label="Zoom in" disabled={pointTotal === 0} testId="curves-zoom-in">
+            +
+          </ToolButton>
+          <ToolButton onClick={() => zoomBy(2)} label="Zoom out" disabled={pointTotal === 0} testId="curves-zoom-out">
+            −
+          </ToolButton>
+          <ToolButton
+            onClick={() => set({ [key("xmin")]: null, [key("xmax")]: null })}
+            label="Reset zoom"
+            disabled={!xWindow}
+            testId="curves-zoom-reset"
+          >
+            Reset
+          </ToolButton>
+        </fieldset>
+        <span className="hidden sm:inline">Drag to zoom, Shift+drag to pan, Ctrl+wheel to zoom.</span>
+        <span data-testid="curves-resolution" className="ml-auto tabular-nums">
+          {series.isFetching ? "Loading… " : ""}
+          {xWindow ? `${xLabel} ${X_FORMATS[x](xWindow.min)} – ${X_FORMATS[x](xWindow.max)} · ` : ""}
+          {series.data
+            ? anyDownsampled
+              ? `${formatCount(pointTotal)} of ${formatCount(logged)} points (min/max kept per bucket; zoom in for full resolution)`
+              : `all ${formatCount(pointTotal)} points`
+            : ""}
+        </span>
+        <ToolButton onClick={exportPng} label="Export PNG" disabled={pointTotal === 0} testId="curves-export-png">
+          PNG
+        </ToolButton>
+        <ToolButton onClick={exportCsv} label="Export CSV" disabled={pointTotal === 0} testId="curves-export-csv">
+          CSV
+        </ToolButton>
+      </div>
+
+      {anyDownsampled && smoothing > 0 ? (
+        <p className="mt-1 text-xs text-slate-500 dark:text-slate-400">
+          Smoothing runs over the points drawn; zoom in for a smoothing of every logged point.
+        </p>
+      ) : null}
+      {runs.length > MAX_CHART_RUNS ? (
+        <p className="mt-1 text-xs text-amber-700 dark:text-amber-300">
+          Showing the first {MAX_CHART_RUNS} of {runs.length} runs; select runs in the table to choose which.
+        </p>
+      ) : null}
+
+      <ChartLegend entries={legend} hidden={hidden} onToggle={toggleHidden} />
+    </section>
+  );
+}

@@ -1,0 +1,6 @@
+-- CreateEnum
+CREATE TYPE "MetricGoal" AS ENUM ('min', 'max');
+
+-- AlterTable
+ALTER TABLE "Project" ADD COLUMN     "metricGoal" "MetricGoal",
+ADD COLUMN     "metricName" TEXT;
