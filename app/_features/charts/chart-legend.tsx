@@ -1,5 +1,8 @@
 "use client";
 
+import type { ColourKey } from "./colour-by.ts";
+import { formatParam } from "./format.ts";
+
 /** One legend entry: a run or group, its colour, and why it has no line when it has none. */
 export type ChartLegendEntry = {
   seriesId: string;
@@ -67,5 +70,70 @@ export function ChartLegend({
         );
       })}
     </ul>
+  );
+}
+
+/**
+ * The key of lines coloured by a parameter (colour-by.ts): for a number, a bar from its lowest to its
+ * highest value with a swatch under each value the runs hold; for a string, a swatch per value. It
+ * stands for the many entries that would otherwise repeat one colour per setting.
+ */
+export function ColourScaleKey({ colourKey, testId = "curves-colour-key" }: { colourKey: ColourKey; testId?: string }) {
+  const missing =
+    colourKey.missing > 0 ? (
+      <span className="text-slate-500 dark:text-slate-400">
+        · {colourKey.missing} run{colourKey.missing === 1 ? "" : "s"} without {colourKey.param}, grey
+      </span>
+    ) : null;
+  const swatches = (
+    <ul className="flex flex-wrap gap-x-2 gap-y-1" aria-label={`Values of ${colourKey.param}`}>
+      {colourKey.values.map((entry) => (
+        <li
+          key={`${typeof entry.value}:${String(entry.value)}`}
+          data-testid="colour-key-value"
+          data-value={String(entry.value)}
+          data-color={entry.color}
+          className="flex items-center gap-1 tabular-nums"
+        >
+          <span aria-hidden className="inline-block h-2 w-3 rounded-sm" style={{ backgroundColor: entry.color }} />
+          {entry.label}
+        </li>
+      ))}
+    </ul>
+  );
+  return (
+    <div
+      className="mt-3 space-y-1 text-xs text-slate-600 dark:text-slate-300"
+      data-testid={testId}
+      data-param={colourKey.param}
+      data-kind={colourKey.kind}
+    >
+      {colourKey.kind === "numeric" ? (
+        <div className="flex flex-wrap items-center gap-2">
+          <span className="font-medium">
+            Colour: {colourKey.param}
+            {colourKey.scale === "log" ? " (log scale)" : ""}
+          </span>
+          <span className="tabular-nums" data-testid="colour-key-min">
+            {formatParam(colourKey.min)}
+          </span>
+          <span
+            aria-hidden
+            className="h-2 w-32 rounded"
+            style={{ background: `linear-gradient(to right, ${colourKey.gradient.join(", ")})` }}
+          />
+          <span className="tabular-nums" data-testid="colour-key-max">
+            {formatParam(colourKey.max)}
+          </span>
+          {missing}
+        </div>
+      ) : (
+        <div className="flex flex-wrap items-center gap-2">
+          <span className="font-medium">Colour: {colourKey.param}</span>
+          {missing}
+        </div>
+      )}
+      {swatches}
+    </div>
   );
 }

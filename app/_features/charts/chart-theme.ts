@@ -9,7 +9,7 @@ import { useSyncExternalStore } from "react";
  * lighter colours chosen the same way (the light-mode blues, browns and black fall below a
  * readable contrast against slate-900). Past 20, hues step by the golden angle at a lightness readable on
  * the background: distinct from their neighbours, though no longer from every other line (a chart
- * that busy wants a group-by).
+ * that busy wants a group-by, or a colour by a parameter: see colour-by.ts).
  */
 const LIGHT = [
   "#4e79a7",
@@ -76,6 +76,35 @@ export function seriesColor(index: number, dark: boolean): string {
   if (index < palette.length) return palette[index]!;
   const hue = (index * 137.508) % 360;
   return hslHex(hue, 0.65, dark ? 0.7 : 0.4);
+}
+
+/** Viridis at nine even steps: dark purple through teal to yellow, its lightness rising throughout. */
+const VIRIDIS = ["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725"];
+/**
+ * The part of viridis a line stays readable in: on white its pale yellow end is left out, on slate-900
+ * its dark purple start. Either way lightness rises with the value, so a reader sees the order.
+ */
+const SEQUENTIAL_RANGE = { light: [0, 0.8], dark: [0.38, 1] } as const;
+
+function mixHex(from: string, to: string, share: number): string {
+  const a = Number.parseInt(from.slice(1), 16);
+  const b = Number.parseInt(to.slice(1), 16);
+  const channel = (shift: number) => {
+    const low = (a >> shift) & 255;
+    const high = (b >> shift) & 255;
+    return Math.round(low + (high - low) * share)
+      .toString(16)
+      .padStart(2, "0");
+  };
+  return `#${channel(16)}${channel(8)}${channel(0)}`;
+}
+
+/** A colour on the sequential (viridis-like) scale, 0 = lowest value .. 1 = highest. */
+export function sequentialColor(share: number, dark: boolean): string {
+  const [from, to] = dark ? SEQUENTIAL_RANGE.dark : SEQUENTIAL_RANGE.light;
+  const t = (from + (to - from) * Math.min(1, Math.max(0, share))) * (VIRIDIS.length - 1);
+  const index = Math.min(VIRIDIS.length - 2, Math.floor(t));
+  return mixHex(VIRIDIS[index]!, VIRIDIS[index + 1]!, t - index);
 }
 
 /** #rrggbb with an alpha, for faint raw curves and bands. */

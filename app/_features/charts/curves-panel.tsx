@@ -18,8 +18,9 @@ import {
   ToolbarLabel,
   ToolButton,
 } from "./chart-frame.tsx";
-import { ChartLegend, type ChartLegendEntry } from "./chart-legend.tsx";
+import { ChartLegend, ColourScaleKey, type ChartLegendEntry } from "./chart-legend.tsx";
 import { seriesColor, useDarkMode, withAlpha } from "./chart-theme.ts";
+import { colourByOptions, colourByParam, defaultColourParam } from "./colour-by.ts";
 import { formatCount, formatDuration, formatFlops, formatTick } from "./format.ts";
 import {
   MAX_CHART_RUNS,
@@ -67,7 +68,7 @@ export type CurvesView = { metric: string; x: XAxis; logX: boolean; logY: boolea
 type CurvesPanelProps = {
   title?: string;
   runs: ChartRun[];
-  /** Swept parameters a group-by can use. */
+  /** Swept parameters a group-by (and a colour-by) can use. */
   paramKeys?: string[];
   /** Prefix of this panel's keys in the query string, so two panels on a page keep their own state. */
   urlPrefix?: string;
@@ -104,7 +105,7 @@ export function CurvesPanel({
   const { params, set } = useUrlState();
   const key = (name: string) => `${urlPrefix}${name}`;
 
-  const plotted = runs.slice(0, MAX_CHART_RUNS);
+  const plotted = useMemo(() => runs.slice(0, MAX_CHART_RUNS), [runs]);
   const runIds = plotted.map((run) => run.id);
   const keys = useQuery(
     trpc.metrics.keys.queryOptions(
@@ -154,6 +155,22 @@ export function CurvesPanel({
   const logX = params.has(key("logx")) ? params.get(key("logx")) === "1" : (defaults.logX ?? false);
   const logY = params.has(key("logy")) ? params.get(key("logy")) === "1" : (defaults.logY ?? false);
   const groupBy = params.has(key("group")) ? params.get(key("group")) || null : (defaults.groupBy ?? null);
+  // Lines coloured by a parameter (colour-by.ts): the reader's choice (colorBy=model.width, or
+  // colorBy=none for the palette), else past 20 lines the numeric parameter most swept. Runs only:
+  // a group is already one line per setting.
+  const colourOptions = useMemo(() => colourByOptions(paramKeys, plotted), [paramKeys, plotted]);
+  const defaultColour = useMemo(() => defaultColourParam(paramKeys, plotted), [paramKeys, plotted]);
+  const urlColour = params.get(key("colorBy"));
+  const colorBy = groupBy
+    ? null
+    : urlColour === "none"
+      ? null
+      : urlColour
+        ? colourOptions.includes(urlColour)
+          ? urlColour
+          : null
+        : defaultColour;
+  const colouring = useMemo(() => (colorBy ? colourByParam(colorBy, plotted, dark) : null), [colorBy, plotted, dark]);
   const xMin = readNumber(params, key("xmin"));
   const xMax = readNumber(params, key("xmax"));
   const xWindow: XWindow | null = xMin !== null && xMax !== null && xMin < xMax ? { min: xMin, max: xMax } : null;
@@ -238,7 +255,7 @@ export function CurvesPanel({
     if (!groupBy) {
       for (const entry of rows) {
         const { run, index } = runById.get(entry.runId)!;
-        const color = seriesColor(index, dark);
+        const color = colouring ? colouring.colorOf(run.params) : seriesColor(index, dark);
         // A run with no point says why in the legend and draws nothing.
         if (entry.points.length === 0) {
           legend.push({ seriesId: run.id, label: run.name, color, missing: missingText });
@@ -279,7 +296,7 @@ export function CurvesPanel({
       ...(entry.ema && entry.ema.weight === smoothingWeight(smoothing) ? { start: entry.ema } : {}),
     }));
     return groupedDatasets(members, { smoothing, dark, missing: missingText });
-  }, [lines, runById, groupBy, smoothing, dark, missingText]);
+  }, [lines, runById, groupBy, smoothing, dark, missingText, colouring]);
 
   // What is drawn is what is exported: hidden series left out, values a log axis cannot place as gaps.
   const drawn = useMemo(
@@ -395,6 +412,7 @@ export function CurvesPanel({
       data-x={x}
       data-metric={metric ?? ""}
       data-window={xWindow ? `${xWindow.min},${xWindow.max}` : ""}
+      data-colour-by={colorBy ?? ""}
       className="min-w-0 rounded-xl border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900"
     >
       <div className="mb-3 flex flex-wrap items-center gap-x-3 gap-y-2">
@@ -480,6 +498,23 @@ export function CurvesPanel({
             </select>
           </ToolbarLabel>
         ) : null}
+        {colourOptions.length > 0 && !groupBy ? (
+          <ToolbarLabel label="Colour by">
+            <select
+              className={smallSelect}
+              value={colorBy ?? "none"}
+              onChange={(event) => set({ [key("colorBy")]: event.target.value })}
+              data-testid="curves-colour-by"
+            >
+              <option value="none">none (a colour per run)</option>
+              {colourOptions.map((name) => (
+                <option key={name} value={name}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </ToolbarLabel>
+        ) : null}
         <ToolbarLabel label={`Smoothing ${smoothing.toFixed(2)}`}>
           <input
             type="range"
@@ -543,7 +578,20 @@ export function CurvesPanel({
         </p>
       ) : null}
 
-      <ChartLegend entries={legend} hidden={hidden} onToggle={toggleHidden} />
+      {colouring ? (
+        <>
+          <ColourScaleKey colourKey={colouring.key} />
+          {/* The runs' own entries (to hide one) stay a click away: open, they repeat each setting's colour. */}
+          <details className="mt-1 text-xs" data-testid="curves-legend-runs">
+            <summary className="cursor-pointer text-slate-600 dark:text-slate-400">
+              {legend.length} runs (press one to hide or show it)
+            </summary>
+            <ChartLegend entries={legend} hidden={hidden} onToggle={toggleHidden} />
+          </details>
+        </>
+      ) : (
+        <ChartLegend entries={legend} hidden={hidden} onToggle={toggleHidden} />
+      )}
     </section>
   );
 }
