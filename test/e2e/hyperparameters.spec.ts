@@ -9,7 +9,8 @@ import { applyOnE2eServer, failOnBrowserErrors, trpc } from "./support.ts";
  * The hyperparameter view of a finished sweep (3 widths x 3 seeds of the shipped MLP example, shrunk
  * to train in seconds): parallel coordinates with an axis per swept parameter and one for the metric
  * (width on a log axis: 4..128 spans 32x), brushing the width axis narrows the runs table to exactly
- * the runs in range and clearing restores it, and the importance table lists each parameter.
+ * the runs in range and clearing restores it, the brush is kept in the URL (a reload filters the same
+ * runs and draws the same brush; clearing takes it out), and the importance table lists each parameter.
  */
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -121,6 +122,26 @@ test("parallel coordinates brush the runs table; importance lists each swept par
     for (const name of await rows.getByRole("link").allTextContents()) expect(name).toMatch(/^width=4 seed=\d$/);
     await page.screenshot({ path: testInfo.outputPath("hyperparameters-brushed.png"), fullPage: true });
 
+    // The brush is in the URL as a range of widths: a reload filters the same rows and draws the same brush.
+    const brushParam = () => new URL(page.url()).searchParams.get("brush");
+    expect(brushParam()).toMatch(/^model\.width:4\.\.[\d.]+$/);
+    const widthBrush = view.locator('[data-testid="pc-axis"][data-axis="model.width"]').getByTestId("pc-brush");
+    // Where the brush lies on its axis (relative to the axis, as a reload may scroll the page elsewhere).
+    const brushOnAxis = async () => {
+      const [drawn, axis] = [(await widthBrush.boundingBox())!, (await widthArea.boundingBox())!];
+      return { top: drawn.y - axis.y, height: drawn.height };
+    };
+    const drawnBefore = await brushOnAxis();
+    await page.reload();
+    await expect(view.getByTestId("pc-brush-status")).toContainText("3 of 9 runs inside the brushed range");
+    await expect(rows).toHaveCount(3);
+    expect(await tableRunIds(page)).toEqual(brushedLines);
+    await expect(widthBrush).toBeVisible();
+    const drawnAfter = await brushOnAxis();
+    expect(Math.abs(drawnAfter.top - drawnBefore.top)).toBeLessThan(2);
+    expect(Math.abs(drawnAfter.height - drawnBefore.height)).toBeLessThan(2);
+    await page.screenshot({ path: testInfo.outputPath("hyperparameters-brushed-reloaded.png"), fullPage: true });
+
     // A click on the axis (no drag) clears its brush: all nine rows again.
     await widthArea.scrollIntoViewIfNeeded();
     const widthBox = (await widthArea.boundingBox())!;
@@ -128,13 +149,17 @@ test("parallel coordinates brush the runs table; importance lists each swept par
     await expect(view.getByTestId("pc-brush-status")).toHaveCount(0);
     await expect(rows).toHaveCount(9);
     expect(await tableRunIds(page)).toEqual(allIds);
+    expect(brushParam()).toBeNull();
 
     // Brush the top of the width axis, then "Clear brushes".
     await brush(page, widthArea, 1, 0.8);
     await expect(rows).toHaveCount(3);
     for (const name of await rows.getByRole("link").allTextContents()) expect(name).toMatch(/^width=128 seed=\d$/);
+    expect(brushParam()).toMatch(/^model\.width:[\d.]+\.\.128$/);
     await view.getByRole("button", { name: "Clear brushes" }).click();
     await expect(rows).toHaveCount(9);
+    await expect(view.getByTestId("pc-brush")).toHaveCount(0);
+    expect(brushParam()).toBeNull();
 
     // At 390 px in dark mode the chart scrolls inside its panel: the page itself does not scroll sideways.
     await page.setViewportSize({ width: 390, height: 844 });

@@ -18,6 +18,10 @@ export type Axis = {
   /** Where a value sits, 0 (bottom) .. 1 (top); null for a run without a value here. */
   position: (value: AxisValue) => number | null;
   ticks: { label: string; position: number }[];
+  /** Numeric axes: the value at a position, position's inverse (a brush's edges as values, for the URL). */
+  valueAt?: (position: number) => number;
+  /** Categorical axes: each value and where it sits, bottom to top. */
+  categories?: { value: string | number | boolean; position: number }[];
 };
 
 /** A numeric axis whose values span more than this ratio is drawn on a log scale. */
@@ -55,12 +59,20 @@ export function numericAxis(key: string, label: string, values: number[], format
     .filter(
       (tick, index, all) => index === 0 || tick.position - all[index - 1]!.position > 0.06 || index === all.length - 1,
     );
-  return { key, label, scale: log ? "log" : "linear", position, ticks };
+  const valueAt = (share: number) => {
+    const at = low + share * (high - low);
+    return log ? 10 ** at : at;
+  };
+  return { key, label, scale: log ? "log" : "linear", position, ticks, valueAt };
 }
 
 export function categoricalAxis(key: string, label: string, values: AxisValue[]): Axis {
   const categories = [
-    ...new Map(values.filter((value) => value !== null).map((value) => [valueKey(value), value])).values(),
+    ...new Map(
+      values
+        .filter((value): value is string | number | boolean => value !== null)
+        .map((value) => [valueKey(value), value]),
+    ).values(),
   ].sort((a, b) => String(a).localeCompare(String(b), undefined, { numeric: true }));
   const spot = new Map(
     categories.map((value, index) => [
@@ -74,6 +86,7 @@ export function categoricalAxis(key: string, label: string, values: AxisValue[])
     scale: "categorical",
     position: (value) => (value === null ? null : (spot.get(valueKey(value)) ?? null)),
     ticks: categories.map((value) => ({ label: formatParam(value), position: spot.get(valueKey(value))! })),
+    categories: categories.map((value) => ({ value, position: spot.get(valueKey(value))! })),
   };
 }
 

@@ -9,8 +9,10 @@ import { Button } from "../../_ui/ui.tsx";
 import { ToggleButton } from "../charts/chart-frame.tsx";
 import { chartTheme, useDarkMode } from "../charts/chart-theme.ts";
 import { formatMetric } from "../charts/format.ts";
+import { useUrlState } from "../charts/url-state.ts";
 import { MAX_FILTER_RUN_IDS } from "../runs/runs-table-state.tsx";
 import { type Brush, buildAxes, runsInBrushes } from "./axes.ts";
+import { formatBrushes, parseBrushes } from "./brush-url.ts";
 import { ParallelCoordinates, rampColor } from "./parallel-coordinates.tsx";
 
 type Sweep = inferRouterOutputs<AppRouter>["hyperparameters"]["sweep"];
@@ -27,7 +29,8 @@ type Props = {
 
 /**
  * The hyperparameter view of an experiment's sweep: parallel coordinates over the swept parameters and
- * the metric (brushing filters the runs table) and each parameter's importance for the metric.
+ * the metric (brushing filters the runs table) and each parameter's importance for the metric. The
+ * brushes live in the URL (`brush=`, brush-url.ts): a reload or a shared link filters the same runs.
  */
 export function HyperparameterView({ experimentId, metric, succeededCount, onRunFilter }: Props) {
   const trpc = useTRPC();
@@ -46,7 +49,8 @@ export function HyperparameterView({ experimentId, metric, succeededCount, onRun
     void refetch();
   }, [succeededCount, refetch]);
 
-  const [brushes, setBrushes] = useState<ReadonlyMap<string, Brush>>(new Map());
+  const { params, set } = useUrlState();
+  const brushText = params.get("brush");
   const data = sweep.data;
   const metricLabel = `${use === "final" ? "final" : "best"} ${metric.name}`;
   const points = useMemo(() => data?.runs ?? [], [data]);
@@ -54,6 +58,9 @@ export function HyperparameterView({ experimentId, metric, succeededCount, onRun
     () => (data ? buildAxes(data.parameters, points, metricLabel) : []),
     [data, points, metricLabel],
   );
+  // Read against the drawn axes: until the sweep loads nothing is brushed, then the URL's ranges are.
+  const brushes = useMemo(() => parseBrushes(brushText, axes, metric.name), [brushText, axes, metric.name]);
+  const setBrushes = (next: ReadonlyMap<string, Brush>) => set({ brush: formatBrushes(next, axes, metric.name) });
   const inside = useMemo(() => runsInBrushes(points, axes, brushes), [points, axes, brushes]);
   const insideSet = useMemo(() => new Set(inside), [inside]);
 
