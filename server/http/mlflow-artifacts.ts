@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Db } from "../db.ts";
-import { authorizeKeyUse } from "../domain/access/resolve-team-access.ts";
 import { assertRunInKeyReach } from "../domain/access/resource-access.ts";
-import { verifyApiKey } from "../domain/api-key/verify-api-key.ts";
+import { verifyApiKeyForUse } from "../domain/api-key/verify-api-key.ts";
 import { AppError } from "../domain/app-error.ts";
 import {
   artifactDownload,
@@ -55,9 +54,13 @@ export async function handleMlflowArtifacts(
         "UNAUTHORIZED",
         "Send an API key: set MLFLOW_TRACKING_TOKEN=<key> (Authorization: Bearer <key>)",
       );
-    const actor = await verifyApiKey(db, header.slice(7).trim());
+    const actor = await verifyApiKeyForUse(
+      db,
+      header.slice(7).trim(),
+      "ingest",
+      method === "GET" ? "viewer" : "editor",
+    );
     if (!actor) throw new AppError("UNAUTHORIZED", "Invalid, expired or revoked API key");
-    await authorizeKeyUse(db, actor, "ingest", method === "GET" ? "viewer" : "editor");
     const root = options.root ?? artifactRoot();
     if (method === "GET" && segments.length === 0) {
       const listed = new URL(request.url).searchParams.get("path") ?? "";

@@ -2,9 +2,8 @@ import { randomUUID } from "node:crypto";
 import { z, ZodError, type ZodType } from "zod";
 import type { Db } from "../db.ts";
 import type { Actor } from "../domain/access/actor.ts";
-import { authorizeKeyUse } from "../domain/access/resolve-team-access.ts";
 import { assertRunInKeyReach } from "../domain/access/resource-access.ts";
-import { verifyApiKey } from "../domain/api-key/verify-api-key.ts";
+import { verifyApiKeyForUse } from "../domain/api-key/verify-api-key.ts";
 import { AppError } from "../domain/app-error.ts";
 import { MlflowError, mlflowCodeOf, mlflowErrorResponse } from "../domain/mlflow/mlflow-error.ts";
 import {
@@ -35,6 +34,7 @@ import {
   unstorableTextMessage,
 } from "../domain/validation/unstorable-text.ts";
 import { requestLogger } from "../log.ts";
+import { databaseUnavailable } from "./database-unavailable.ts";
 import { parseLenientJson } from "./lenient-json.ts";
 
 /**
@@ -220,9 +220,8 @@ async function authenticate(db: Db, request: Request, readOnly: boolean): Promis
       "UNAUTHORIZED",
       "Send an API key: set MLFLOW_TRACKING_TOKEN=<key> (Authorization: Bearer <key>); create one on the Team page",
     );
-  const actor = await verifyApiKey(db, header.slice(7).trim());
+  const actor = await verifyApiKeyForUse(db, header.slice(7).trim(), "ingest", readOnly ? "viewer" : "editor");
   if (!actor) throw new AppError("UNAUTHORIZED", "Invalid, expired or revoked API key");
-  await authorizeKeyUse(db, actor, "ingest", readOnly ? "viewer" : "editor");
   return actor;
 }
 
@@ -432,17 +431,6 @@ async function experimentsSearch(db: Db, actor: KeyActor, fields: unknown) {
     ...(body.filter ? { filter: body.filter } : {}),
   });
   return { experiments: page.experiments, ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
-}
-
-/** PostgreSQL unreachable or restarting: a 503 the mlflow client retries, not a 500. */
-function databaseUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return (
-    code === "P1001" ||
-    code === "P1017" ||
-    code === "P2024" ||
-    (error instanceof Error && /Connection terminated|ECONNREFUSED|ECONNRESET|not queryable/.test(error.message))
-  );
 }
 
 export async function handleMlflow(db: Db, request: Request, path: readonly string[]): Promise<Response> {

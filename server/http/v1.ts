@@ -3,10 +3,10 @@ import { z, ZodError, type ZodType } from "zod";
 import type { Db } from "../db.ts";
 import type { Actor } from "../domain/access/actor.ts";
 import { APP_ERROR_CODES, AppError } from "../domain/app-error.ts";
-import { verifyApiKey } from "../domain/api-key/verify-api-key.ts";
-import { authorizeKeyUse } from "../domain/access/resolve-team-access.ts";
+import { verifyApiKeyForUse } from "../domain/api-key/verify-api-key.ts";
 import { assertRunInKeyReach } from "../domain/access/resource-access.ts";
 import { ingestPoints, type MetricPointInput } from "../domain/metrics/ingest-points.ts";
+import { databaseUnavailable } from "./database-unavailable.ts";
 import {
   createTrackedRun,
   finishTrackedRun,
@@ -124,25 +124,6 @@ async function readBody<T>(request: Request, schema: ZodType<T>, asIs?: (parsed:
   return asIs?.(parsed) ?? schema.parse(parsed);
 }
 
-/** PostgreSQL unreachable, restarting or out of connections: a 503 the client retries (the SDK does), not a 500. */
-function databaseUnavailable(error: unknown): boolean {
-  const { code, meta } = (error ?? {}) as {
-    code?: unknown;
-    meta?: { driverAdapterError?: { cause?: { kind?: unknown; code?: unknown } } };
-  };
-  const cause = meta?.driverAdapterError?.cause;
-  if (code === "P1001" || code === "P1017" || code === "P2024") return true;
-  if (["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"].includes(String(cause?.kind)))
-    return true;
-  // 57P01-57P03: admin shutdown, crash shutdown, cannot connect now; 08xxx: connection exceptions.
-  if (typeof cause?.code === "string" && /^(57P0[1-3]|08...)$/.test(cause.code)) return true;
-  // node-postgres's own errors when the server goes away mid-transaction.
-  return (
-    error instanceof Error &&
-    /Connection terminated|connection error and is not queryable|ECONNREFUSED|ECONNRESET/.test(error.message)
-  );
-}
-
 function toNumber(value: number | "NaN" | "Infinity" | "-Infinity"): number {
   return typeof value === "number"
     ? value
@@ -157,10 +138,14 @@ async function authenticate(db: Db, request: Request): Promise<KeyActor> {
   const header = request.headers.get("authorization") ?? "";
   if (!header.toLowerCase().startsWith("bearer "))
     throw new AppError("UNAUTHORIZED", "Send an API key: Authorization: Bearer <key> (create one on the Team page)");
-  const actor = await verifyApiKey(db, header.slice(7).trim());
-  if (!actor) throw new AppError("UNAUTHORIZED", "Invalid, expired or revoked API key");
   // A key acts with the lesser of its scope and its creator's current role: a viewer's key reads only.
-  await authorizeKeyUse(db, actor, "ingest", request.method === "GET" ? "viewer" : "editor");
+  const actor = await verifyApiKeyForUse(
+    db,
+    header.slice(7).trim(),
+    "ingest",
+    request.method === "GET" ? "viewer" : "editor",
+  );
+  if (!actor) throw new AppError("UNAUTHORIZED", "Invalid, expired or revoked API key");
   return actor;
 }
 

@@ -2,8 +2,7 @@ import { readFile } from "node:fs/promises";
 import { z, type ZodType } from "zod";
 import type { Db } from "../db.ts";
 import { createRunKey, revokeRunKey } from "../domain/api-key/create-run-key.ts";
-import { verifyApiKey } from "../domain/api-key/verify-api-key.ts";
-import { authorizeKeyUse } from "../domain/access/resolve-team-access.ts";
+import { verifyApiKeyForUse } from "../domain/api-key/verify-api-key.ts";
 import { AppError } from "../domain/app-error.ts";
 import { CheckpointError, saveCheckpoint } from "../domain/checkpoint/save-checkpoint.ts";
 import { discardPointsAfter, ingestPointsForAttempt } from "../domain/metrics/ingest-points.ts";
@@ -149,9 +148,8 @@ async function authenticateWorker(db: Db, request: Request): Promise<{ teamId: s
       "UNAUTHORIZED",
       "Send a worker API key: Authorization: Bearer <key> (create one with scope worker on the Team page)",
     );
-  const actor = await verifyApiKey(db, header.slice(7).trim());
+  const actor = await verifyApiKeyForUse(db, header.slice(7).trim(), "worker", "editor");
   if (!actor) throw new AppError("UNAUTHORIZED", "Invalid, expired or revoked API key");
-  await authorizeKeyUse(db, actor, "worker");
   return { teamId: actor.teamId, keyId: actor.keyId };
 }
 

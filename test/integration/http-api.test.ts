@@ -240,11 +240,10 @@ describe("the README's Python snippet", () => {
 describe("/api/v1 errors", () => {
   it("answers an unexpected error with 500 and a request id that the log line carries, never the database's own text", async () => {
     const databaseText = 'relation "ApiKey" does not exist (SQLSTATE 42P01)';
+    // The key lookup (a raw statement) fails as a broken database would.
     const failing = new Proxy(database.db, {
       get: (target, property) =>
-        property === "apiKey"
-          ? { findUnique: () => Promise.reject(new Error(databaseText)) }
-          : Reflect.get(target, property),
+        property === "$queryRaw" ? () => Promise.reject(new Error(databaseText)) : Reflect.get(target, property),
     }) as Db;
     const logged = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
     try {

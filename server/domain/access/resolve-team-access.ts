@@ -14,12 +14,21 @@ const INVALID_KEY = "Invalid, expired or revoked API key";
  * `full`) and its creator's current role there. A key whose creator has left the team is dead.
  */
 export async function keyRole(db: Db, actor: Extract<Actor, { kind: "apiKey" }>): Promise<Role> {
+  return effectiveKeyRole(await creatorRole(db, actor));
+}
+
+/** The key's creator's current role in the key's team; UNAUTHORIZED when they have left it. */
+async function creatorRole(db: Db, actor: Extract<Actor, { kind: "apiKey" }>): Promise<Role> {
   const creator = await db.membership.findUnique({
     where: { teamId_userId: { teamId: actor.teamId, userId: actor.userId } },
     select: { role: true },
   });
   if (!creator) throw new AppError("UNAUTHORIZED", INVALID_KEY);
-  return roleAtLeast(creator.role, FULL_KEY_ROLE) ? FULL_KEY_ROLE : creator.role;
+  return creator.role;
+}
+
+function effectiveKeyRole(creatorRole: Role): Role {
+  return roleAtLeast(creatorRole, FULL_KEY_ROLE) ? FULL_KEY_ROLE : creatorRole;
 }
 
 /**
@@ -33,19 +42,34 @@ export async function authorizeKeyUse(
   use: KeyUse,
   minimumRole: Role = "editor",
 ): Promise<void> {
+  assertKeyScope(actor, use); // before reading the role: a wrong scope is refused as such
+  assertKeyUse(actor, await creatorRole(db, actor), use, minimumRole);
+}
+
+/** authorizeKeyUse with the creator's current role already read (verifyApiKeyForUse reads it with the key). */
+export function assertKeyUse(
+  actor: Extract<Actor, { kind: "apiKey" }>,
+  creatorRole: Role,
+  use: KeyUse,
+  minimumRole: Role,
+): void {
+  assertKeyScope(actor, use);
+  const role = effectiveKeyRole(creatorRole);
+  if (!roleAtLeast(role, minimumRole)) {
+    throw new AppError(
+      "FORBIDDEN",
+      `This API key acts as a ${role}: the member who created it is now a ${role} in the team`,
+    );
+  }
+}
+
+function assertKeyScope(actor: Extract<Actor, { kind: "apiKey" }>, use: KeyUse): void {
   if (actor.scope !== use && actor.scope !== "full") {
     throw new AppError(
       "FORBIDDEN",
       use === "ingest"
         ? `An API key with scope "${actor.scope}" cannot log runs; use an ingest or full key`
         : `An API key with scope "${actor.scope}" cannot run a worker; create a key with scope worker on the Team page`,
-    );
-  }
-  const role = await keyRole(db, actor);
-  if (!roleAtLeast(role, minimumRole)) {
-    throw new AppError(
-      "FORBIDDEN",
-      `This API key acts as a ${role}: the member who created it is now a ${role} in the team`,
     );
   }
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Db, DbClient } from "../../db.ts";
+import { type Db, prismaSession, rawTransaction, type SqlSession } from "../../db.ts";
 import { env } from "../../env.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { AppError } from "../app-error.ts";
@@ -55,8 +55,8 @@ export async function ingestPoints(
   if (points.length === 0) return { stored: 0, new: 0, replaced: 0, unchanged: 0 };
   const rows = withoutRepeatedSteps(points);
   const keys = [...new Set(rows.map((row) => row.key))];
-  await assertKeysFit(db, runId, keys, options.maxKeys ?? env().SCALEBOARD_MAX_METRIC_KEYS);
-  return db.$transaction((tx) => writePoints(tx, runId, rows, keys), { timeout: 60_000, maxWait: 60_000 });
+  const maxKeys = options.maxKeys ?? env().SCALEBOARD_MAX_METRIC_KEYS;
+  return rawTransaction(db, (session) => writePoints(session, runId, rows, keys, maxKeys), { timeoutMs: 60_000 });
 }
 
 /** ingestPoints inside the caller's transaction `tx`. */
@@ -69,17 +69,19 @@ export async function ingestPointsInTransaction(
   if (points.length === 0) return { stored: 0, new: 0, replaced: 0, unchanged: 0 };
   const rows = withoutRepeatedSteps(points);
   const keys = [...new Set(rows.map((row) => row.key))];
-  await assertKeysFit(tx, runId, keys, options.maxKeys ?? env().SCALEBOARD_MAX_METRIC_KEYS);
-  return writePoints(tx, runId, rows, keys);
+  const maxKeys = options.maxKeys ?? env().SCALEBOARD_MAX_METRIC_KEYS;
+  return writePoints(prismaSession(tx), runId, rows, keys, maxKeys);
 }
 
 async function writePoints(
-  tx: DbClient,
+  session: SqlSession,
   runId: string,
   rows: MetricPointInput[],
   keys: string[],
+  maxKeys: number,
 ): Promise<IngestCounts> {
-  const series = await lockSeries(tx, runId, keys);
+  const series = await lockSeries(session, runId, keys);
+  if (series.some((row) => row.created)) await assertKeysFit(session, runId, series, maxKeys);
   const byKey = new Map(series.map((row) => [row.key, row]));
   // The batch's points per (series, chunk), in step order.
   const incoming = new Map<string, { series: LockedSeries; chunk: number; points: StoredPoint[] }>();
@@ -107,7 +109,7 @@ async function writePoints(
       owner.pointCount > 0 && chunkOf(owner.lastStep!) === chunk && points[0]!.step > owner.lastStep!,
   );
   const heads = await readChunkHeads(
-    tx,
+    session,
     appendable.map((group) => group.series.number),
     appendable.map((group) => group.chunk),
   );
@@ -131,7 +133,7 @@ async function writePoints(
       group.chunk * CHUNK_STEPS + CHUNK_STEPS - 1 >= group.series.firstStep!,
   );
   const stored = await readChunks(
-    tx,
+    session,
     maybeStored.map((group) => group.series.number),
     maybeStored.map((group) => group.chunk),
   );
@@ -157,11 +159,11 @@ async function writePoints(
     if (merged.added + merged.replaced > 0) written.push(encodeChunk(group.series.number, group.chunk, merged.points));
   }
   counts.stored = counts.new + counts.replaced;
-  await appendToChunks(tx, appends);
-  await writeChunks(tx, written);
+  await appendToChunks(session, appends);
+  await writeChunks(session, written);
 
   await writeSeriesSummaries(
-    tx,
+    session,
     series
       .filter((row) => !replacedIn.has(row.number))
       .filter((row) => (addedTo.get(row.number) ?? 0) > 0)
@@ -173,7 +175,8 @@ async function writePoints(
         ),
       ),
   );
-  if (replacedIn.size > 0) await recomputeSeriesSummaries(tx, Prisma.sql`s2.number = ANY(${[...replacedIn]}::int[])`);
+  if (replacedIn.size > 0)
+    await recomputeSeriesSummaries(session, Prisma.sql`s2.number = ANY(${[...replacedIn]}::int[])`);
   return counts;
 }
 
@@ -237,25 +240,22 @@ function appendedSummary(row: LockedSeries, added: number, groups: { points: Sto
 }
 
 /**
- * Refuses a batch that would give the run more than `limit` distinct metric keys, storing none of
- * it (points for keys the run has go in as before). The run's keys are counted only when the batch
- * brings new ones; the usual batch (keys already logged) costs one index lookup of its own keys.
- * Batches racing to add a run's last keys may each see room and overshoot the limit by their size.
+ * Refuses a batch that would give the run more than `limit` distinct metric keys: called when the
+ * batch created series (`created`), inside its transaction, so throwing stores none of the batch
+ * and removes the series it created (points for keys the run has go in as before). The usual batch
+ * (keys already logged) costs nothing here. Batches racing to add a run's last keys may each see
+ * room and overshoot the limit by their size.
  */
-async function assertKeysFit(db: Pick<Db, "$queryRaw">, runId: string, keys: string[], limit: number): Promise<void> {
-  const known = await db.$queryRaw<{ key: string }[]>`/* prepared: known metric keys */
-    SELECT key FROM "MetricSeries" WHERE "runId" = ${runId} AND key = ANY(${keys}::text[])`;
-  if (known.length === keys.length) return;
-  const [{ count } = { count: 0 }] = await db.$queryRaw<
-    { count: number }[]
-  >`SELECT count(*)::int AS count FROM "MetricSeries" WHERE "runId" = ${runId}`;
-  const added = keys.length - known.length;
-  if (count + added <= limit) return;
-  const knownKeys = new Set(known.map((row) => row.key));
-  const first = keys.find((key) => !knownKeys.has(key))!;
+async function assertKeysFit(session: SqlSession, runId: string, locked: LockedSeries[], limit: number): Promise<void> {
+  const [{ count } = { count: 0 }] = await session.rows<{ count: number }>(
+    Prisma.sql`SELECT count(*)::int AS count FROM "MetricSeries" WHERE "runId" = ${runId}`,
+  );
+  const created = locked.filter((row) => row.created);
+  if (count <= limit) return;
+  const first = [...created].sort((a, b) => a.key.localeCompare(b.key))[0]!;
   throw new AppError(
     "TOO_LARGE",
-    `a run has at most ${limit} distinct metric keys (SCALEBOARD_MAX_METRIC_KEYS): this run has ${count} and the batch adds ${added} new (first: "${first.slice(0, 100)}"); nothing of the batch was stored, points for the run's existing keys are still accepted`,
+    `a run has at most ${limit} distinct metric keys (SCALEBOARD_MAX_METRIC_KEYS): this run has ${count - created.length} and the batch adds ${created.length} new (first: "${first.key.slice(0, 100)}"); nothing of the batch was stored, points for the run's existing keys are still accepted`,
   );
 }
 
@@ -281,16 +281,22 @@ export async function ingestPointsForAttempt(
   points: MetricPointInput[],
 ): Promise<boolean> {
   if (points.length === 0) return true;
-  return db.$transaction(async (tx) => {
-    const owner = await tx.$queryRaw<
-      unknown[]
-    >`SELECT 1 FROM "Run" WHERE id = ${runId} AND attempt = ${attempt} AND status = 'running' FOR SHARE`;
-    if (owner.length === 0) return false;
-    await ingestPointsInTransaction(tx, runId, points);
-    const step = points.reduce((max, point) => Math.max(max, point.step), 0);
-    await tx.$executeRaw`SELECT pg_notify('scaleboard_runs', ${JSON.stringify({ runId, step, keys: [...new Set(points.map((point) => point.key))] })})`;
-    return true;
-  });
+  const rows = withoutRepeatedSteps(points);
+  const keys = [...new Set(rows.map((row) => row.key))];
+  const maxKeys = env().SCALEBOARD_MAX_METRIC_KEYS;
+  return rawTransaction(
+    db,
+    async (session) => {
+      const owner = await session.rows(Prisma.sql`/* prepared: attempt owns run */
+        SELECT 1 FROM "Run" WHERE id = ${runId} AND attempt = ${attempt} AND status = 'running' FOR SHARE`);
+      if (owner.length === 0) return false;
+      await writePoints(session, runId, rows, keys, maxKeys);
+      const step = rows.reduce((max, point) => Math.max(max, point.step), 0);
+      await session.rows(Prisma.sql`SELECT pg_notify('scaleboard_runs', ${JSON.stringify({ runId, step, keys })})`);
+      return true;
+    },
+    { timeoutMs: 60_000 },
+  );
 }
 
 /**
@@ -310,7 +316,7 @@ export async function discardPointsAfter(db: Db, runId: string, step: number | n
       await tx.$executeRaw`DELETE FROM "MetricChunk" WHERE "seriesNumber" = ANY(${numbers}::int[]) AND chunk > ${cut}::int`;
       if (after >= 0 && (after + 1) % CHUNK_STEPS !== 0) {
         const partial = await readChunks(
-          tx,
+          prismaSession(tx),
           numbers,
           numbers.map(() => cut),
         );
@@ -322,13 +328,13 @@ export async function discardPointsAfter(db: Db, runId: string, step: number | n
           if (points.length > 0) kept.push(encodeChunk(chunk.seriesNumber, chunk.chunk, points));
           else emptied.push(chunk.seriesNumber);
         }
-        await writeChunks(tx, kept);
+        await writeChunks(prismaSession(tx), kept);
         if (emptied.length > 0)
           await tx.$executeRaw`DELETE FROM "MetricChunk" WHERE "seriesNumber" = ANY(${emptied}::int[]) AND chunk = ${cut}::int`;
       } else {
         await tx.$executeRaw`DELETE FROM "MetricChunk" WHERE "seriesNumber" = ANY(${numbers}::int[]) AND chunk = ${cut}::int`;
       }
-      await recomputeSeriesSummaries(tx, Prisma.sql`s2.number = ANY(${numbers}::int[])`);
+      await recomputeSeriesSummaries(prismaSession(tx), Prisma.sql`s2.number = ANY(${numbers}::int[])`);
     },
     { timeout: 600_000, maxWait: 60_000 },
   );

@@ -1,4 +1,4 @@
-import type { Db } from "../../db.ts";
+import { type Db, prismaSession } from "../../db.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { decodeChunk, encodeChunk } from "./chunk-codec.ts";
 import { readChunks, recomputeSeriesSummaries, writeChunks } from "./store-chunks.ts";
@@ -43,16 +43,17 @@ export async function rebuildSummaries(db: Db, seriesIds: string[]): Promise<voi
       const numbers = locked.map((row) => row.number);
       const stored = await tx.$queryRaw<{ seriesNumber: number; chunk: number }[]>`
         SELECT "seriesNumber", chunk FROM "MetricChunk" WHERE "seriesNumber" = ANY(${numbers}::int[])`;
+      const session = prismaSession(tx);
       const chunks = await readChunks(
-        tx,
+        session,
         stored.map((row) => row.seriesNumber),
         stored.map((row) => row.chunk),
       );
       await writeChunks(
-        tx,
+        session,
         chunks.map((chunk) => encodeChunk(chunk.seriesNumber, chunk.chunk, decodeChunk(chunk))),
       );
-      await recomputeSeriesSummaries(tx, Prisma.sql`s2.number = ANY(${numbers}::int[])`);
+      await recomputeSeriesSummaries(session, Prisma.sql`s2.number = ANY(${numbers}::int[])`);
     },
     { timeout: 600_000 },
   );
