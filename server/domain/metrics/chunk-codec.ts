@@ -106,21 +106,20 @@ export function decodeSteps(row: ChunkPoints, visit: (step: number, value: numbe
     visit(offsets ? base + offsets.getUint16(index * 2) : row.firstStep + index, values.getFloat64(index * 8));
 }
 
-/** One point as an M4 row. */
-export function pointRow(step: number, value: number): M4Row {
+/** One point as an M4 row, written into `row` when given (a reader of many points reuses one). */
+export function pointRow(step: number, value: number, row: M4Row = emptyM4Row()): M4Row {
   const finite = Number.isFinite(value);
-  return {
-    firstStep: step,
-    lastStep: step,
-    minStep: finite ? step : -1,
-    maxStep: finite ? step : -1,
-    gapStep: finite ? -1 : step,
-    count: 1,
-    firstValue: value,
-    lastValue: value,
-    minValue: finite ? value : Number.NaN,
-    maxValue: finite ? value : Number.NaN,
-  };
+  row.firstStep = step;
+  row.lastStep = step;
+  row.minStep = finite ? step : -1;
+  row.maxStep = finite ? step : -1;
+  row.gapStep = finite ? -1 : step;
+  row.count = 1;
+  row.firstValue = value;
+  row.lastValue = value;
+  row.minValue = finite ? value : Number.NaN;
+  row.maxValue = finite ? value : Number.NaN;
+  return row;
 }
 
 /** The M4 row of points[start, end) (in step order): ties keep the earliest minimum and the latest maximum. */
@@ -172,21 +171,40 @@ function writeM4(view: DataView, at: number, row: M4Row): void {
 export function decodeM4Rows(bytes: Uint8Array | null, into: M4Row[] = []): M4Row[] {
   if (!bytes) return into;
   const view = viewOf(bytes);
-  for (let at = 0; at + M4_ROW_BYTES <= bytes.byteLength; at += M4_ROW_BYTES) {
-    into.push({
-      firstStep: view.getInt32(at),
-      lastStep: view.getInt32(at + 4),
-      minStep: view.getInt32(at + 8),
-      maxStep: view.getInt32(at + 12),
-      gapStep: view.getInt32(at + 16),
-      count: view.getInt32(at + 20),
-      firstValue: view.getFloat64(at + 24),
-      lastValue: view.getFloat64(at + 32),
-      minValue: view.getFloat64(at + 40),
-      maxValue: view.getFloat64(at + 48),
-    });
-  }
+  for (let at = 0; at + M4_ROW_BYTES <= bytes.byteLength; at += M4_ROW_BYTES)
+    into.push(readM4Row(view, at, emptyM4Row()));
   return into;
+}
+
+/** An M4 row to be filled by readM4Row. */
+export function emptyM4Row(): M4Row {
+  return {
+    firstStep: 0,
+    lastStep: 0,
+    minStep: 0,
+    maxStep: 0,
+    gapStep: 0,
+    count: 0,
+    firstValue: 0,
+    lastValue: 0,
+    minValue: 0,
+    maxValue: 0,
+  };
+}
+
+/** The stored M4 row at byte `at` of `view`, written into `row` (a reader of many rows reuses one). */
+export function readM4Row(view: DataView, at: number, row: M4Row): M4Row {
+  row.firstStep = view.getInt32(at);
+  row.lastStep = view.getInt32(at + 4);
+  row.minStep = view.getInt32(at + 8);
+  row.maxStep = view.getInt32(at + 12);
+  row.gapStep = view.getInt32(at + 16);
+  row.count = view.getInt32(at + 20);
+  row.firstValue = view.getFloat64(at + 24);
+  row.lastValue = view.getFloat64(at + 32);
+  row.minValue = view.getFloat64(at + 40);
+  row.maxValue = view.getFloat64(at + 48);
+  return row;
 }
 
 /** The M4 rows of the width-step buckets of a chunk's points, or null when they would not be worth keeping. */

@@ -1,16 +1,18 @@
 import { z } from "zod";
-import type { Db } from "../../db.ts";
+import { type Db, rawTransaction } from "../../db.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { type ChartValue, toChartValue } from "./chart-value.ts";
 import {
   CHUNK_STEPS,
   type ChunkPoints,
   COARSE_WIDTH,
-  decodeM4Rows,
   decodeSteps,
+  emptyM4Row,
   FINE_WIDTH,
+  M4_ROW_BYTES,
   type M4Row,
   pointRow,
+  readM4Row,
 } from "./chunk-codec.ts";
 import { EMA_START, type EmaState, emaHorizon, emaStep, smoothingWeight } from "./ema.ts";
 import { numberArrayLiteral } from "./write-summaries.ts";
@@ -214,22 +216,25 @@ export async function querySeries(db: Db, query: SeriesQuery): Promise<{ series:
     const expected = covers ? plan.y.pointCount : (plan.y.pointCount * (plan.hi - plan.lo + 1)) / span;
     (expected <= input.points ? raw : bucketed).push(plan);
   }
-  const overflow = await readRaw(db, raw, input.points);
-  bucketed.push(...overflow);
-  const sparse = await readBuckets(db, bucketed, input.points);
-  await readRaw(db, sparse, null);
-
+  // The points outside the window depend only on its steps: they are read while the window is.
   const weight = input.smoothing ? smoothingWeight(input.smoothing) : 0;
   const smoothed = weight > 0 && input.xMin !== undefined;
-  await Promise.all([
+  const outside = Promise.all([
     input.xMin === undefined
       ? null
       : smoothed
         ? readEarlier(db, plans, emaHorizon(weight))
         : readNeighbours(db, plans, "before"),
     input.xMax === undefined ? null : readNeighbours(db, plans, "after"),
-    readUnknownValues(db, plans),
   ]);
+  const inside = (async () => {
+    const overflow = await readRaw(db, raw, input.points);
+    bucketed.push(...overflow);
+    const sparse = await readBuckets(db, bucketed, input.points);
+    await readRaw(db, sparse, null);
+    await readUnknownValues(db, plans);
+  })();
+  await Promise.all([outside, inside]);
   const xs = byStep
     ? null
     : await readXAt(
@@ -268,37 +273,56 @@ function assemble(
     const at = xOf(point.step);
     return at ? { step: point.step, value: point.value, x: at.x, interpolated: at.interpolated } : null;
   };
-  const placed: PlacedPoint[] = [];
-  for (const point of plan.kept) {
-    const at = place(point);
-    if (at) placed.push(at);
+  const windowed = options.xMin !== undefined || options.xMax !== undefined;
+  let before: PlacedPoint | null = null;
+  let after: PlacedPoint | null = null;
+  let firstInside: number | undefined;
+  if (!xOf) {
+    // Against the step every kept point lies in [lo, hi], inside the window: each becomes an answer point directly.
+    const points: SeriesPoint[] = new Array(plan.kept.length);
+    for (let index = 0; index < plan.kept.length; index++) {
+      const point = plan.kept[index]!;
+      points[index] = { x: point.step, y: toChartValue(point.value) };
+    }
+    result.points = points;
+    if (!result.downsampled) result.total = points.length;
+    if (!windowed) return;
+    before = options.xMin === undefined ? null : place(plan.earlier.at(-1));
+    after = options.xMax === undefined ? null : place(plan.later);
+    firstInside = plan.kept[0]?.step;
+  } else {
+    const min = options.xMin ?? Number.NEGATIVE_INFINITY;
+    const max = options.xMax ?? Number.POSITIVE_INFINITY;
+    const placed: PlacedPoint[] = [];
+    for (const point of plan.kept) {
+      const at = place(point);
+      if (at) placed.push(at);
+    }
+    const inside = windowed ? placed.filter((point) => point.x >= min && point.x <= max) : placed;
+    result.points = inside.map(seriesPoint);
+    if (!result.downsampled) result.total = inside.length;
+    if (!windowed) return;
+    // Against another x, steps read around the window's edges may fall just outside it.
+    before =
+      options.xMin === undefined
+        ? null
+        : (placed.filter((point) => point.x < min).at(-1) ?? place(plan.earlier.at(-1)));
+    after = options.xMax === undefined ? null : (placed.find((point) => point.x > max) ?? place(plan.later));
+    firstInside = inside[0]?.step;
   }
-  const min = options.xMin ?? Number.NEGATIVE_INFINITY;
-  const max = options.xMax ?? Number.POSITIVE_INFINITY;
-  const inside =
-    options.xMin === undefined && options.xMax === undefined
-      ? placed
-      : placed.filter((point) => point.x >= min && point.x <= max);
-  result.points = inside.map(seriesPoint);
-  if (!result.downsampled) result.total = inside.length;
-  if (options.xMin === undefined && options.xMax === undefined) return;
-
-  // Against another x, steps read around the window's edges may fall just outside it.
-  const before =
-    options.xMin === undefined ? null : (placed.filter((point) => point.x < min).at(-1) ?? place(plan.earlier.at(-1)));
-  const after = options.xMax === undefined ? null : (placed.find((point) => point.x > max) ?? place(plan.later));
   result.before = before ? seriesPoint(before) : null;
   result.after = after ? seriesPoint(after) : null;
 
-  const first = before ?? inside[0];
-  if (options.weight > 0 && first) {
+  const first = before?.step ?? firstInside;
+  if (options.weight > 0 && first !== undefined) {
     // Against another x, the points before x's first logged step are not drawn: they do not count.
     const from = plan.x?.firstStep ?? Number.NEGATIVE_INFINITY;
     let state = EMA_START;
-    for (const point of [...plan.earlier, ...plan.kept]) {
-      if (point.step >= first.step) break;
-      if (point.step >= from && Number.isFinite(point.value)) state = emaStep(state, options.weight, point.value);
-    }
+    for (const points of [plan.earlier, plan.kept])
+      for (const point of points) {
+        if (point.step >= first) break;
+        if (point.step >= from && Number.isFinite(point.value)) state = emaStep(state, options.weight, point.value);
+      }
     result.ema = { ...state, weight: options.weight };
   }
 }
@@ -307,6 +331,15 @@ function seriesPoint(point: PlacedPoint): SeriesPoint {
   const y = toChartValue(point.value);
   return point.interpolated ? { x: point.x, y, interpolated: true } : { x: point.x, y };
 }
+
+/**
+ * Runs a statement that answers many bytes through node-postgres directly (db.ts: rawTransaction):
+ * Prisma's pipeline would turn every bytea into base64 and back, which cost more than the query.
+ */
+function readBytes<T>(db: Db, statement: Prisma.Sql): Promise<T[]> {
+  return rawTransaction(db, (session) => session.rows<T>(statement), { timeoutMs: READ_TIMEOUT_MS });
+}
+const READ_TIMEOUT_MS = 60_000;
 
 async function readSeriesMeta(db: Db, runIds: string[], keys: string[]): Promise<Map<string, SeriesMeta>> {
   const rows = await db.$queryRaw<SeriesMeta[]>`
@@ -360,33 +393,47 @@ async function readWindowChunks(db: Db, requests: ChunkRequest[]): Promise<Windo
   const byRequest: WindowChunk[][] = requests.map(() => []);
   if (requests.length === 0) return byRequest;
   const column = (pick: (request: ChunkRequest) => number) => numberArrayLiteral(requests.map(pick));
-  const rows = await db.$queryRaw<WindowChunk[]>`/* prepared: read window chunks */
+  // Each branch reads only its own columns, so the chunks summarized never have their points detoasted
+  // and no row is materialized; the whole chunks' rows are concatenated per request, in chunk order.
+  const rows = await readBytes<WindowChunk>(
+    db,
+    Prisma.sql`/* prepared: read window chunks */
     WITH w AS (
       SELECT * FROM unnest(${column((request) => request.number)}::int[], ${column((request) => request.lo)}::int[], ${column((request) => request.hi)}::int[],
                            ${column((request) => request.level)}::int[]) WITH ORDINALITY AS w(sn, lo, hi, level, i)
-    ), c AS (
-      SELECT w.i, w.level, w.lo, w.hi, c.*, (w.level > 0 AND c."firstStep" >= w.lo AND c."lastStep" <= w.hi) AS whole
-      FROM w CROSS JOIN LATERAL (
-        SELECT * FROM "MetricChunk" c WHERE c."seriesNumber" = w.sn AND c.chunk BETWEEN w.lo / ${CHUNK_STEPS}::int AND w.hi / ${CHUNK_STEPS}::int OFFSET 0
-      ) c
-    ), m AS (
-      SELECT c.*, CASE WHEN NOT c.whole THEN NULL WHEN c.level = 1 THEN c."m4Fine" WHEN c.level = 2 THEN c."m4Coarse" ELSE ${CHUNK_M4_SQL} END AS m4 FROM c
     )
     -- M4 rows travel as one bytea a request (per-row decoding would cost more than the query); a chunk
     -- holding every step of its range gives only the window's slice of its values.
-    SELECT (m.i - 1)::int AS i, -1 AS chunk, 0 AS count, 0 AS "firstStep", NULL::bytea AS "stepOffsets", NULL::bytea AS "pointValues",
-           string_agg(m.m4, ''::bytea ORDER BY m.chunk) AS m4
-    FROM m WHERE m.m4 IS NOT NULL GROUP BY m.i
+    SELECT (w.i - 1)::int AS i, -1 AS chunk, 0 AS count, 0 AS "firstStep", NULL::bytea AS "stepOffsets", NULL::bytea AS "pointValues", m.m4
+    FROM w CROSS JOIN LATERAL (
+      SELECT string_agg(c.m4, ''::bytea ORDER BY c.chunk) AS m4 FROM (
+        SELECT c.chunk, CASE WHEN w.level = 1 THEN c."m4Fine" WHEN w.level = 2 THEN c."m4Coarse" ELSE ${CHUNK_M4_SQL} END AS m4
+        FROM "MetricChunk" c
+        WHERE w.level > 0 AND c."seriesNumber" = w.sn AND c.chunk BETWEEN w.lo / ${CHUNK_STEPS}::int AND w.hi / ${CHUNK_STEPS}::int
+          AND c."firstStep" >= w.lo AND c."lastStep" <= w.hi
+        OFFSET 0
+      ) c WHERE c.m4 IS NOT NULL
+    ) m
+    WHERE m.m4 IS NOT NULL
     UNION ALL
-    SELECT (m.i - 1)::int AS i, m.chunk,
-           CASE WHEN m."stepOffsets" IS NULL THEN GREATEST(0, m.slice_to - m.slice_from + 1) ELSE m.count END AS count,
-           CASE WHEN m."stepOffsets" IS NULL THEN m.slice_from ELSE m."firstStep" END AS "firstStep",
-           m."stepOffsets",
-           CASE WHEN m."stepOffsets" IS NOT NULL THEN m."pointValues"
-                WHEN m.slice_to < m.slice_from THEN ''::bytea
-                ELSE substring(m."pointValues" FROM (m.slice_from - m."firstStep") * 8 + 1 FOR (m.slice_to - m.slice_from + 1) * 8) END AS "pointValues",
+    SELECT (w.i - 1)::int AS i, c.chunk,
+           CASE WHEN c."stepOffsets" IS NULL THEN GREATEST(0, c.slice_to - c.slice_from + 1) ELSE c.count END AS count,
+           CASE WHEN c."stepOffsets" IS NULL THEN c.slice_from ELSE c."firstStep" END AS "firstStep",
+           c."stepOffsets",
+           CASE WHEN c."stepOffsets" IS NOT NULL THEN c."pointValues"
+                WHEN c.slice_to < c.slice_from THEN ''::bytea
+                ELSE substring(c."pointValues" FROM (c.slice_from - c."firstStep") * 8 + 1 FOR (c.slice_to - c.slice_from + 1) * 8) END AS "pointValues",
            NULL::bytea AS m4
-    FROM (SELECT m.*, GREATEST(m.lo, m."firstStep") AS slice_from, LEAST(m.hi, m."lastStep") AS slice_to FROM m WHERE m.m4 IS NULL) m`;
+    FROM w CROSS JOIN LATERAL (
+      SELECT c.chunk, c.count, c."firstStep", c."stepOffsets", c."pointValues",
+             GREATEST(w.lo, c."firstStep") AS slice_from, LEAST(w.hi, c."lastStep") AS slice_to
+      FROM "MetricChunk" c
+      WHERE c."seriesNumber" = w.sn AND c.chunk BETWEEN w.lo / ${CHUNK_STEPS}::int AND w.hi / ${CHUNK_STEPS}::int
+        AND NOT (w.level > 0 AND c."firstStep" >= w.lo AND c."lastStep" <= w.hi
+                 AND (CASE WHEN w.level = 1 THEN c."m4Fine" IS NOT NULL WHEN w.level = 2 THEN c."m4Coarse" IS NOT NULL ELSE true END))
+      OFFSET 0
+    ) c`,
+  );
   for (const row of rows) byRequest[row.i]!.push(row);
   return byRequest;
 }
@@ -595,18 +642,24 @@ async function readBuckets(db: Db, plans: Plan[], points: number): Promise<Plan[
   );
   const sparse: Plan[] = [];
   plans.forEach((plan, index) => {
-    const list: M4Row[] = [];
-    for (const chunk of chunks[index]!) decodeM4Rows(chunk.m4, list);
-    for (const point of windowPoints(chunks[index]!, plan.lo, plan.hi)) list.push(pointRow(point.step, point.value));
-    list.sort((a, b) => a.firstStep - b.firstStep);
-    const total = list.reduce((sum, row) => sum + row.count, 0);
+    const merged = mergeIntoBuckets(
+      chunks[index]!.find((chunk) => chunk.m4)?.m4 ?? null,
+      windowPoints(chunks[index]!, plan.lo, plan.hi),
+      plan.lo,
+      plan.hi,
+      buckets,
+    );
+    let total = 0;
+    for (const row of merged) total += row.count;
     if (total <= points) {
       sparse.push(plan);
       return;
     }
     plan.result.total = total;
     plan.result.downsampled = true;
-    plan.kept = mergeIntoBuckets(list, plan.lo, plan.hi, buckets).flatMap(bucketPoints);
+    const kept: StepValue[] = [];
+    for (const bucket of merged) bucketPoints(bucket, kept);
+    plan.kept = kept;
   });
   return sparse;
 }
@@ -721,14 +774,32 @@ async function readUnknownValues(db: Db, plans: Plan[]): Promise<void> {
 }
 
 /**
- * Merges M4 rows (sorted by first step) into `buckets` equal step buckets over [lo, hi], each row
- * going to the bucket of its first step: the same split and tie rules as downsample.ts and the SQL above.
+ * Merges M4 rows into `buckets` equal step buckets over [lo, hi], each row going to the bucket of its
+ * first step: the same split and tie rules as downsample.ts. The rows are the stored ones (`stored`,
+ * M4_ROW_BYTES each, in step order) and the single points (in step order), taken in order of first step.
  */
-function mergeIntoBuckets(rows: M4Row[], lo: number, hi: number, buckets: number): M4Row[] {
+function mergeIntoBuckets(
+  stored: Uint8Array | null,
+  singles: readonly StepValue[],
+  lo: number,
+  hi: number,
+  buckets: number,
+): M4Row[] {
   const merged: M4Row[] = [];
   const width = Math.max(hi - lo, 1);
+  const view = stored ? new DataView(stored.buffer, stored.byteOffset, stored.byteLength) : null;
+  const storedRows = stored ? Math.floor(stored.byteLength / M4_ROW_BYTES) : 0;
+  const row = emptyM4Row();
   let current = -1;
-  for (const row of rows) {
+  let storedAt = 0;
+  let singleAt = 0;
+  while (storedAt < storedRows || singleAt < singles.length) {
+    const storedFirst = storedAt < storedRows ? view!.getInt32(storedAt * M4_ROW_BYTES) : Number.POSITIVE_INFINITY;
+    const single = singles[singleAt];
+    if (single && single.step < storedFirst) {
+      pointRow(single.step, single.value, row);
+      singleAt++;
+    } else readM4Row(view!, M4_ROW_BYTES * storedAt++, row);
     const bucket = Math.min(buckets - 1, Math.floor(((row.firstStep - lo) * buckets) / width));
     const into = merged.at(-1);
     if (bucket !== current || !into) {
@@ -753,32 +824,45 @@ function mergeIntoBuckets(rows: M4Row[], lo: number, hi: number, buckets: number
 }
 
 /**
- * One output bucket's kept points in step order: first, last, minimum, maximum and gap, at most four
- * (downsample.ts's rule). The gap's value is known when it is the bucket's first or last point; else
- * it is marked to be read (readUnknownValues).
+ * One output bucket's kept points in step order, appended to `into`: first, last, minimum, maximum and
+ * gap, at most four (downsample.ts's rule). The gap's value is known when it is the bucket's first or
+ * last point; else it is marked to be read (readUnknownValues).
  */
-function bucketPoints(row: M4Row): StepValue[] {
-  const kept: StepValue[] = [
-    { step: row.firstStep, value: row.firstValue },
-    { step: row.lastStep, value: row.lastValue },
-  ];
-  if (row.minStep >= 0) kept.push({ step: row.minStep, value: row.minValue });
-  if (row.maxStep >= 0) kept.push({ step: row.maxStep, value: row.maxValue });
-  if (row.gapStep >= 0) kept.push({ step: row.gapStep, value: Number.NaN, known: false });
-  kept.sort((a, b) => a.step - b.step);
-  const distinct = kept.filter((point, index) => index === 0 || point.step !== kept[index - 1]!.step);
-  if (row.gapStep >= 0) {
-    // A gap wins over the value logged at the same step (it is that value, non-finite), known at the bucket's first or last step.
-    const gap = distinct.find((point) => point.step === row.gapStep)!;
-    const atEdge =
-      row.gapStep === row.firstStep ? row.firstValue : row.gapStep === row.lastStep ? row.lastValue : Number.NaN;
-    if (Number.isFinite(atEdge) || (row.gapStep !== row.firstStep && row.gapStep !== row.lastStep)) {
-      gap.value = Number.NaN;
-      gap.known = false;
-    } else {
-      gap.value = atEdge;
-      delete gap.known;
+function bucketPoints(row: M4Row, into: StepValue[]): void {
+  const { firstStep, lastStep } = row;
+  // Between the first and last steps (which win a tie), the minimum, maximum and gap in step order;
+  // of equal steps the earlier of the three is kept. (No closures here: this runs for every bucket.)
+  let middle = 0;
+  for (let candidate = 0; candidate < 3; candidate++) {
+    const step = candidate === 0 ? row.minStep : candidate === 1 ? row.maxStep : row.gapStep;
+    if (step <= firstStep || step >= lastStep) continue;
+    let at = middle;
+    let taken = false;
+    for (let index = 0; index < middle; index++) if (middleSteps[index] === step) taken = true;
+    if (taken) continue;
+    for (; at > 0 && middleSteps[at - 1]! > step; at--) {
+      middleSteps[at] = middleSteps[at - 1]!;
+      middleValues[at] = middleValues[at - 1]!;
     }
+    middleSteps[at] = step;
+    middleValues[at] = candidate === 0 ? row.minValue : candidate === 1 ? row.maxValue : Number.NaN;
+    middle++;
   }
-  return distinct.length > 4 ? distinct.filter((point) => point.step !== row.firstStep) : distinct;
+  // At most four: with five distinct steps the first point goes (neither an extreme nor a gap).
+  if (middle < 3 || lastStep === firstStep) pushBucketPoint(row, firstStep, row.firstValue, into);
+  for (let index = 0; index < middle; index++) pushBucketPoint(row, middleSteps[index]!, middleValues[index]!, into);
+  if (lastStep !== firstStep) pushBucketPoint(row, lastStep, row.lastValue, into);
+}
+const middleSteps = [0, 0, 0];
+const middleValues = [0, 0, 0];
+
+function pushBucketPoint(row: M4Row, step: number, value: number, into: StepValue[]): void {
+  const { firstStep, lastStep, gapStep } = row;
+  if (step !== gapStep) into.push({ step, value });
+  else if (gapStep !== firstStep && gapStep !== lastStep) into.push({ step, value: Number.NaN, known: false });
+  else {
+    // A gap wins over the value logged at the same step (it is that value, non-finite), known at the bucket's first or last step.
+    const atEdge = gapStep === firstStep ? row.firstValue : row.lastValue;
+    into.push(Number.isFinite(atEdge) ? { step, value: Number.NaN, known: false } : { step, value: atEdge });
+  }
 }
