@@ -3,6 +3,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient, type Prisma } from "./generated/prisma/client.ts";
 import { env } from "./env.ts";
+import { logger } from "./log.ts";
 
 export type Db = PrismaClient;
 /** What a domain step needs to read and write: the client, or a transaction of it (both satisfy it). */
@@ -26,6 +27,11 @@ const pools = new WeakMap<Db, pg.Pool>();
 
 export function createDb(databaseUrl: string): Db {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  // An idle connection's error (PostgreSQL restarting) would otherwise be an unhandled 'error' event
+  // that ends the process; the pool drops that connection and the next query opens a new one.
+  pool.on("error", (error: Error & { code?: string }) =>
+    logger().warn({ code: error.code }, `an idle database connection failed (${error.message}); it is replaced`),
+  );
   const db = new PrismaClient({
     adapter: new PrismaPg(pool, { statementNameGenerator: preparedStatementName, disposeExternalPool: true }),
   });
@@ -59,6 +65,13 @@ export async function rawTransaction<T>(
     return db.$transaction((tx) => work(prismaSession(tx)), { timeout: options.timeoutMs, maxWait: options.timeoutMs });
   const client = await pool.connect();
   let broken: Error | undefined;
+  // The connection may fail between statements (PostgreSQL restarting): node-postgres then emits
+  // 'error' on the client, which must be heard (unheard, it ends the process); the next statement
+  // fails with it and the transaction is abandoned.
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on("error", onError);
   try {
     await client.query(`BEGIN; SET LOCAL statement_timeout = ${Math.round(options.timeoutMs)}`);
     const session: SqlSession = {
@@ -81,6 +94,7 @@ export async function rawTransaction<T>(
     });
     throw error;
   } finally {
+    client.off("error", onError);
     client.release(broken);
   }
 }
