@@ -482,38 +482,24 @@ export function CurvesPanel({
           </ToggleButton>
         </fieldset>
         {paramKeys.length > 0 ? (
-          <ToolbarLabel label="Group by">
-            <select
-              className={smallSelect}
-              value={groupBy ?? ""}
-              onChange={(event) => set({ [key("group")]: event.target.value })}
-              data-testid="curves-group"
-            >
-              <option value="">none (one line per run)</option>
-              {paramKeys.map((name) => (
-                <option key={name} value={name}>
-                  {name}
-                </option>
-              ))}
-            </select>
-          </ToolbarLabel>
+          <ParameterSelect
+            label="Group by"
+            value={groupBy ?? ""}
+            none={{ value: "", label: "none (one line per run)" }}
+            names={paramKeys}
+            onChange={(value) => set({ [key("group")]: value })}
+            testId="curves-group"
+          />
         ) : null}
         {colourOptions.length > 0 && !groupBy ? (
-          <ToolbarLabel label="Colour by">
-            <select
-              className={smallSelect}
-              value={colorBy ?? "none"}
-              onChange={(event) => set({ [key("colorBy")]: event.target.value })}
-              data-testid="curves-colour-by"
-            >
-              <option value="none">none (a colour per run)</option>
-              {colourOptions.map((name) => (
-                <option key={name} value={name}>
-                  {name}
-                </option>
-              ))}
-            </select>
-          </ToolbarLabel>
+          <ParameterSelect
+            label="Colour by"
+            value={colorBy ?? "none"}
+            none={{ value: "none", label: "none (a colour per run)" }}
+            names={colourOptions}
+            onChange={(value) => set({ [key("colorBy")]: value })}
+            testId="curves-colour-by"
+          />
         ) : null}
         <ToolbarLabel label={`Smoothing ${smoothing.toFixed(2)}`}>
           <input
@@ -593,5 +579,33 @@ export function CurvesPanel({
         <ChartLegend entries={legend} hidden={hidden} onToggle={toggleHidden} />
       )}
     </section>
+  );
+}
+
+/** A toolbar select over the runs' parameters, with a first option that turns the choice off. */
+function ParameterSelect(props: {
+  label: string;
+  value: string;
+  none: { value: string; label: string };
+  names: readonly string[];
+  onChange: (value: string) => void;
+  testId: string;
+}) {
+  return (
+    <ToolbarLabel label={props.label}>
+      <select
+        className={smallSelect}
+        value={props.value}
+        onChange={(event) => props.onChange(event.target.value)}
+        data-testid={props.testId}
+      >
+        <option value={props.none.value}>{props.none.label}</option>
+        {props.names.map((name) => (
+          <option key={name} value={name}>
+            {name}
+          </option>
+        ))}
+      </select>
+    </ToolbarLabel>
   );
 }
