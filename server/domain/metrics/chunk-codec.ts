@@ -106,6 +106,19 @@ export function decodeSteps(row: ChunkPoints, visit: (step: number, value: numbe
     visit(offsets ? base + offsets.getUint16(index * 2) : row.firstStep + index, values.getFloat64(index * 8));
 }
 
+/** The chunk's points within [lo, hi], appended to `steps` and `values` (reads: no object a point). */
+export function appendPoints(row: ChunkPoints, lo: number, hi: number, steps: number[], values: number[]): void {
+  const view = viewOf(row.pointValues);
+  const offsets = row.stepOffsets ? viewOf(row.stepOffsets) : null;
+  const base = row.chunk * CHUNK_STEPS;
+  for (let index = 0; index < row.count; index++) {
+    const step = offsets ? base + offsets.getUint16(index * 2) : row.firstStep + index;
+    if (step < lo || step > hi) continue;
+    steps.push(step);
+    values.push(view.getFloat64(index * 8));
+  }
+}
+
 /** One point as an M4 row, written into `row` when given (a reader of many points reuses one). */
 export function pointRow(step: number, value: number, row: M4Row = emptyM4Row()): M4Row {
   const finite = Number.isFinite(value);

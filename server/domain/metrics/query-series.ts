@@ -3,6 +3,7 @@ import { type Db, rawTransaction } from "../../db.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { type ChartValue, toChartValue } from "./chart-value.ts";
 import {
+  appendPoints,
   CHUNK_STEPS,
   type ChunkPoints,
   COARSE_WIDTH,
@@ -154,8 +155,16 @@ type SeriesMeta = {
   lastStep: number | null;
 };
 
-/** A logged point; `known: false` marks a non-finite value whose kind a bucket summary does not keep (read afterwards). */
-type StepValue = { step: number; value: number; known?: false };
+/** A logged point. */
+type StepValue = { step: number; value: number };
+
+/** Logged points in step order as two parallel lists: no object a point (a window answers up to 10^5 of them). */
+type PointList = { steps: number[]; values: number[] };
+
+function lastPoint(list: PointList): StepValue | null {
+  const at = list.steps.length - 1;
+  return at < 0 ? null : { step: list.steps[at]!, value: list.values[at]! };
+}
 
 /** One run's work: its series, step window and how it will be read, then what was read. */
 type Plan = {
@@ -167,9 +176,11 @@ type Plan = {
   hi: number;
   result: SeriesResult;
   /** The points kept from [lo, hi] (as logged or bucketed), in step order. */
-  kept: StepValue[];
+  kept: PointList;
+  /** Indices in `kept` of non-finite values whose kind a bucket summary does not keep (read afterwards). */
+  unknown: number[];
   /** Points logged before lo, in step order: the nearest, or as many as the EMA state needs. */
-  earlier: StepValue[];
+  earlier: PointList;
   /** The first point logged after hi. */
   later: StepValue | null;
 };
@@ -200,7 +211,18 @@ export async function querySeries(db: Db, query: SeriesQuery): Promise<{ series:
     if (!byStep && (!x || x.pointCount === 0 || x.firstStep === null || x.lastStep === null)) return result;
     const lo = byStep && input.xMin !== undefined ? Math.max(y.firstStep, Math.ceil(input.xMin)) : y.firstStep;
     const hi = byStep && input.xMax !== undefined ? Math.min(y.lastStep, Math.floor(input.xMax)) : y.lastStep;
-    plans.push({ runId, y, x, lo, hi, result, kept: [], earlier: [], later: null });
+    plans.push({
+      runId,
+      y,
+      x,
+      lo,
+      hi,
+      result,
+      kept: { steps: [], values: [] },
+      unknown: [],
+      earlier: { steps: [], values: [] },
+      later: null,
+    });
     return result;
   });
 
@@ -241,7 +263,7 @@ export async function querySeries(db: Db, query: SeriesQuery): Promise<{ series:
         db,
         plans.map((plan) => ({
           plan,
-          steps: [plan.earlier.at(-1), ...plan.kept, plan.later].flatMap((point) => (point ? [point.step] : [])),
+          steps: [...plan.earlier.steps.slice(-1), ...plan.kept.steps, ...(plan.later ? [plan.later.step] : [])],
         })),
       );
   for (const plan of plans)
@@ -279,23 +301,22 @@ function assemble(
   let firstInside: number | undefined;
   if (!xOf) {
     // Against the step every kept point lies in [lo, hi], inside the window: each becomes an answer point directly.
-    const points: SeriesPoint[] = new Array(plan.kept.length);
-    for (let index = 0; index < plan.kept.length; index++) {
-      const point = plan.kept[index]!;
-      points[index] = { x: point.step, y: toChartValue(point.value) };
-    }
+    const { steps, values } = plan.kept;
+    const points: SeriesPoint[] = new Array(steps.length);
+    for (let index = 0; index < steps.length; index++)
+      points[index] = { x: steps[index]!, y: toChartValue(values[index]!) };
     result.points = points;
     if (!result.downsampled) result.total = points.length;
     if (!windowed) return;
-    before = options.xMin === undefined ? null : place(plan.earlier.at(-1));
+    before = options.xMin === undefined ? null : place(lastPoint(plan.earlier));
     after = options.xMax === undefined ? null : place(plan.later);
-    firstInside = plan.kept[0]?.step;
+    firstInside = steps[0];
   } else {
     const min = options.xMin ?? Number.NEGATIVE_INFINITY;
     const max = options.xMax ?? Number.POSITIVE_INFINITY;
     const placed: PlacedPoint[] = [];
-    for (const point of plan.kept) {
-      const at = place(point);
+    for (let index = 0; index < plan.kept.steps.length; index++) {
+      const at = place({ step: plan.kept.steps[index]!, value: plan.kept.values[index]! });
       if (at) placed.push(at);
     }
     const inside = windowed ? placed.filter((point) => point.x >= min && point.x <= max) : placed;
@@ -306,7 +327,7 @@ function assemble(
     before =
       options.xMin === undefined
         ? null
-        : (placed.filter((point) => point.x < min).at(-1) ?? place(plan.earlier.at(-1)));
+        : (placed.filter((point) => point.x < min).at(-1) ?? place(lastPoint(plan.earlier)));
     after = options.xMax === undefined ? null : (placed.find((point) => point.x > max) ?? place(plan.later));
     firstInside = inside[0]?.step;
   }
@@ -318,11 +339,10 @@ function assemble(
     // Against another x, the points before x's first logged step are not drawn: they do not count.
     const from = plan.x?.firstStep ?? Number.NEGATIVE_INFINITY;
     let state = EMA_START;
-    for (const points of [plan.earlier, plan.kept])
-      for (const point of points) {
-        if (point.step >= first) break;
-        if (point.step >= from && Number.isFinite(point.value)) state = emaStep(state, options.weight, point.value);
-      }
+    for (const { steps, values } of [plan.earlier, plan.kept])
+      for (let index = 0; index < steps.length && steps[index]! < first; index++)
+        if (steps[index]! >= from && Number.isFinite(values[index]!))
+          state = emaStep(state, options.weight, values[index]!);
     result.ema = { ...state, weight: options.weight };
   }
 }
@@ -333,18 +353,22 @@ function seriesPoint(point: PlacedPoint): SeriesPoint {
 }
 
 /**
- * Runs a statement that answers many bytes through node-postgres directly (db.ts: rawTransaction):
- * Prisma's pipeline would turn every bytea into base64 and back, which cost more than the query.
+ * Runs a read through node-postgres directly (db.ts: rawTransaction): Prisma's pipeline costs more CPU
+ * a statement and turns every bytea into base64 and back, which cost more than the query. Its
+ * columns are text, int4 and bytea only (db.ts says why).
  */
-function readBytes<T>(db: Db, statement: Prisma.Sql): Promise<T[]> {
+function readRows<T>(db: Db, statement: Prisma.Sql): Promise<T[]> {
   return rawTransaction(db, (session) => session.rows<T>(statement), { timeoutMs: READ_TIMEOUT_MS });
 }
 const READ_TIMEOUT_MS = 60_000;
 
 async function readSeriesMeta(db: Db, runIds: string[], keys: string[]): Promise<Map<string, SeriesMeta>> {
-  const rows = await db.$queryRaw<SeriesMeta[]>`
+  const rows = await readRows<SeriesMeta>(
+    db,
+    Prisma.sql`
     SELECT s.id, s.number, s."runId", s.key, s."pointCount", s."firstStep", s."lastStep"
-    FROM "MetricSeries" s WHERE s."runId" = ANY(${runIds}::text[]) AND s.key = ANY(${keys}::text[])`;
+    FROM "MetricSeries" s WHERE s."runId" = ANY(${runIds}::text[]) AND s.key = ANY(${keys}::text[])`,
+  );
   return new Map(rows.map((row) => [`${row.runId}\u0000${row.key}`, row]));
 }
 
@@ -390,64 +414,78 @@ const CHUNK_M4_SQL =
  * (an edge, a sparse chunk, level 0) comes as its points.
  */
 async function readWindowChunks(db: Db, requests: ChunkRequest[]): Promise<WindowChunk[][]> {
+  // Many chunks (the full range of long runs) are read in a few statements at once, so PostgreSQL
+  // works on more than one core and while this process decodes; a few chunks, in one statement.
+  const chunksOf = (request: ChunkRequest) =>
+    Math.floor(request.hi / CHUNK_STEPS) - Math.floor(request.lo / CHUNK_STEPS) + 1;
+  const total = requests.reduce((sum, request) => sum + chunksOf(request), 0);
+  const perGroup = Math.max(CHUNKS_PER_STATEMENT, Math.ceil(total / MAX_PARALLEL_STATEMENTS));
+  const groups: ChunkRequest[][] = [[]];
+  let inGroup = 0;
+  for (const request of requests) {
+    if (inGroup >= perGroup) {
+      groups.push([]);
+      inGroup = 0;
+    }
+    groups.at(-1)!.push(request);
+    inGroup += chunksOf(request);
+  }
+  return (await Promise.all(groups.map((group) => readWindowChunkGroup(db, group)))).flat();
+}
+const CHUNKS_PER_STATEMENT = 2_000;
+const MAX_PARALLEL_STATEMENTS = 4;
+
+async function readWindowChunkGroup(db: Db, requests: ChunkRequest[]): Promise<WindowChunk[][]> {
   const byRequest: WindowChunk[][] = requests.map(() => []);
   if (requests.length === 0) return byRequest;
   const column = (pick: (request: ChunkRequest) => number) => numberArrayLiteral(requests.map(pick));
-  // Each branch reads only its own columns, so the chunks summarized never have their points detoasted
-  // and no row is materialized; the whole chunks' rows are concatenated per request, in chunk order.
-  const rows = await readBytes<WindowChunk>(
+  // One pass over each window's chunks concatenates the M4 rows of those summarized (in chunk order) and
+  // lists the others, which are then read by key: the chunks summarized never have their points
+  // detoasted, and no chunk is read twice. The M4 rows travel as one bytea a request, on its first row
+  // (per-row decoding would cost more than the query); a chunk holding every step of its range gives
+  // only the window's slice of its values.
+  const rows = await readRows<WindowChunk>(
     db,
     Prisma.sql`/* prepared: read window chunks */
-    WITH w AS (
-      SELECT * FROM unnest(${column((request) => request.number)}::int[], ${column((request) => request.lo)}::int[], ${column((request) => request.hi)}::int[],
-                           ${column((request) => request.level)}::int[]) WITH ORDINALITY AS w(sn, lo, hi, level, i)
-    )
-    -- M4 rows travel as one bytea a request (per-row decoding would cost more than the query); a chunk
-    -- holding every step of its range gives only the window's slice of its values.
-    SELECT (w.i - 1)::int AS i, -1 AS chunk, 0 AS count, 0 AS "firstStep", NULL::bytea AS "stepOffsets", NULL::bytea AS "pointValues", m.m4
-    FROM w CROSS JOIN LATERAL (
-      SELECT string_agg(c.m4, ''::bytea ORDER BY c.chunk) AS m4 FROM (
-        SELECT c.chunk, CASE WHEN w.level = 1 THEN c."m4Fine" WHEN w.level = 2 THEN c."m4Coarse" ELSE ${CHUNK_M4_SQL} END AS m4
-        FROM "MetricChunk" c
-        WHERE w.level > 0 AND c."seriesNumber" = w.sn AND c.chunk BETWEEN w.lo / ${CHUNK_STEPS}::int AND w.hi / ${CHUNK_STEPS}::int
-          AND c."firstStep" >= w.lo AND c."lastStep" <= w.hi
-        OFFSET 0
-      ) c WHERE c.m4 IS NOT NULL
-    ) m
-    WHERE m.m4 IS NOT NULL
-    UNION ALL
-    SELECT (w.i - 1)::int AS i, c.chunk,
+    SELECT (w.i - 1)::int AS i, CASE WHEN r.n IS NULL OR r.n = 1 THEN m.m4 END AS m4, COALESCE(c.chunk, -1) AS chunk,
            CASE WHEN c."stepOffsets" IS NULL THEN GREATEST(0, c.slice_to - c.slice_from + 1) ELSE c.count END AS count,
            CASE WHEN c."stepOffsets" IS NULL THEN c.slice_from ELSE c."firstStep" END AS "firstStep",
            c."stepOffsets",
            CASE WHEN c."stepOffsets" IS NOT NULL THEN c."pointValues"
                 WHEN c.slice_to < c.slice_from THEN ''::bytea
-                ELSE substring(c."pointValues" FROM (c.slice_from - c."firstStep") * 8 + 1 FOR (c.slice_to - c.slice_from + 1) * 8) END AS "pointValues",
-           NULL::bytea AS m4
-    FROM w CROSS JOIN LATERAL (
+                ELSE substring(c."pointValues" FROM (c.slice_from - c."firstStep") * 8 + 1 FOR (c.slice_to - c.slice_from + 1) * 8) END AS "pointValues"
+    FROM unnest(${column((request) => request.number)}::int[], ${column((request) => request.lo)}::int[], ${column((request) => request.hi)}::int[],
+                ${column((request) => request.level)}::int[]) WITH ORDINALITY AS w(sn, lo, hi, level, i)
+    CROSS JOIN LATERAL (
+      SELECT string_agg(c.m4, ''::bytea ORDER BY c.chunk) FILTER (WHERE c.m4 IS NOT NULL) AS m4,
+             array_agg(c.chunk) FILTER (WHERE c.m4 IS NULL) AS rest
+      FROM (
+        SELECT c.chunk,
+               CASE WHEN w.level > 0 AND c."firstStep" >= w.lo AND c."lastStep" <= w.hi THEN
+                 CASE WHEN w.level = 1 THEN c."m4Fine" WHEN w.level = 2 THEN c."m4Coarse" ELSE ${CHUNK_M4_SQL} END
+               END AS m4
+        FROM "MetricChunk" c
+        WHERE c."seriesNumber" = w.sn AND c.chunk BETWEEN w.lo / ${CHUNK_STEPS}::int AND w.hi / ${CHUNK_STEPS}::int
+        OFFSET 0
+      ) c
+    ) m
+    LEFT JOIN LATERAL unnest(m.rest) WITH ORDINALITY AS r(chunk, n) ON true
+    LEFT JOIN LATERAL (
       SELECT c.chunk, c.count, c."firstStep", c."stepOffsets", c."pointValues",
              GREATEST(w.lo, c."firstStep") AS slice_from, LEAST(w.hi, c."lastStep") AS slice_to
-      FROM "MetricChunk" c
-      WHERE c."seriesNumber" = w.sn AND c.chunk BETWEEN w.lo / ${CHUNK_STEPS}::int AND w.hi / ${CHUNK_STEPS}::int
-        AND NOT (w.level > 0 AND c."firstStep" >= w.lo AND c."lastStep" <= w.hi
-                 AND (CASE WHEN w.level = 1 THEN c."m4Fine" IS NOT NULL WHEN w.level = 2 THEN c."m4Coarse" IS NOT NULL ELSE true END))
-      OFFSET 0
-    ) c`,
+      FROM "MetricChunk" c WHERE c."seriesNumber" = w.sn AND c.chunk = r.chunk
+    ) c ON true`,
   );
   for (const row of rows) byRequest[row.i]!.push(row);
   return byRequest;
 }
 
 /** The points of chunks (read as points) within [lo, hi], in step order. */
-function windowPoints(chunks: WindowChunk[], lo: number, hi: number): { step: number; value: number }[] {
-  const points: { step: number; value: number }[] = [];
+function windowPoints(chunks: WindowChunk[], lo: number, hi: number): PointList {
+  const points: PointList = { steps: [], values: [] };
   const sorted = [...chunks].sort((a, b) => a.chunk - b.chunk);
-  for (const chunk of sorted) {
-    if (!chunk.pointValues) continue;
-    decodeSteps(chunk as ChunkPoints, (step, value) => {
-      if (step >= lo && step <= hi) points.push({ step, value });
-    });
-  }
+  for (const chunk of sorted)
+    if (chunk.pointValues) appendPoints(chunk as ChunkPoints, lo, hi, points.steps, points.values);
   return points;
 }
 
@@ -472,7 +510,9 @@ async function narrowToXWindow(
     let pending = withX.map((plan) => ({ plan, from: forward ? 0 : MAX_STEP }));
     while (pending.length > 0) {
       const column = (pick: (entry: (typeof pending)[number]) => number) => numberArrayLiteral(pending.map(pick));
-      const rows = await db.$queryRaw<(WindowChunk & { lastStep: number; beside: number | null })[]>`
+      const rows = await readRows<WindowChunk & { lastStep: number; beside: number | null }>(
+        db,
+        Prisma.sql`
         SELECT (w.i - 1)::int AS i, c.chunk, c.count, c."firstStep", c."lastStep", c."stepOffsets", c."pointValues", NULL::bytea AS m4,
           ${
             forward
@@ -488,7 +528,8 @@ async function narrowToXWindow(
                 : Prisma.sql`AND c."firstStep" <= w.from_step AND c."minStep" IS NOT NULL AND c."minValue" <= ${bound}::float8 ORDER BY c.chunk DESC`
             }
           LIMIT 1
-        ) c`;
+        ) c`,
+      );
       const next: typeof pending = [];
       const byIndex = new Map(rows.map((row) => [row.i, row]));
       pending.forEach((entry, index) => {
@@ -560,7 +601,9 @@ async function readXAt(
   const byPlan: WindowChunk[][] = wanted.map(() => []);
   if (requests.length > 0) {
     const column = (pick: (request: (typeof requests)[number]) => number) => numberArrayLiteral(requests.map(pick));
-    const rows = await db.$queryRaw<WindowChunk[]>`/* prepared: read x chunks */
+    const rows = await readRows<WindowChunk>(
+      db,
+      Prisma.sql`/* prepared: read x chunks */
       SELECT DISTINCT ON (w.p, c.chunk) w.p::int AS i, c.chunk, c.count, c."firstStep", c."stepOffsets", c."pointValues", NULL::bytea AS m4
       FROM unnest(${column((request) => request.number)}::int[], ${column((request) => request.from)}::int[], ${column((request) => request.to)}::int[],
                   ${column((request) => request.plan)}::int[]) AS w(sn, lo, hi, p)
@@ -571,7 +614,8 @@ async function readXAt(
         UNION ALL
         (SELECT * FROM "MetricChunk" c WHERE c."seriesNumber" = w.sn AND c.chunk > w.hi ORDER BY c.chunk LIMIT 1)
       ) c
-      ORDER BY w.p, c.chunk`;
+      ORDER BY w.p, c.chunk`,
+    );
     for (const row of rows) byPlan[row.i]!.push(row);
   }
   const result = new Map<Plan, (step: number) => PlacedX | null>();
@@ -613,12 +657,12 @@ async function readRaw(db: Db, plans: Plan[], cap: number | null): Promise<Plan[
   const overflow: Plan[] = [];
   plans.forEach((plan, index) => {
     const points = windowPoints(chunks[index]!, plan.lo, plan.hi);
-    if (cap !== null && points.length > cap) {
+    if (cap !== null && points.steps.length > cap) {
       overflow.push(plan);
       return;
     }
     plan.kept = points;
-    plan.result.total = points.length;
+    plan.result.total = points.steps.length;
     plan.result.downsampled = false;
   });
   return overflow;
@@ -657,9 +701,7 @@ async function readBuckets(db: Db, plans: Plan[], points: number): Promise<Plan[
     }
     plan.result.total = total;
     plan.result.downsampled = true;
-    const kept: StepValue[] = [];
-    for (const bucket of merged) bucketPoints(bucket, kept);
-    plan.kept = kept;
+    for (const bucket of merged) bucketPoints(bucket, plan);
   });
   return sparse;
 }
@@ -674,7 +716,9 @@ async function readEarlier(db: Db, plans: Plan[], horizon: number): Promise<void
   if (plans.length === 0) return;
   const need = horizon + CHUNK_STEPS;
   const column = (pick: (plan: Plan) => number) => numberArrayLiteral(plans.map(pick));
-  const rows = await db.$queryRaw<WindowChunk[]>`/* prepared: read points before windows */
+  const rows = await readRows<WindowChunk>(
+    db,
+    Prisma.sql`/* prepared: read points before windows */
     WITH RECURSIVE w AS (
       SELECT * FROM unnest(${column((plan) => plan.y.number)}::int[], ${column((plan) => plan.lo)}::int[]) WITH ORDINALITY AS w(sn, bound, i)
     ), walk AS (
@@ -692,7 +736,8 @@ async function readEarlier(db: Db, plans: Plan[], horizon: number): Promise<void
       WHERE walk.total < ${need}::int
     )
     SELECT (walk.i - 1)::int AS i, c.chunk, c.count, c."firstStep", c."stepOffsets", c."pointValues", NULL::bytea AS m4
-    FROM walk JOIN "MetricChunk" c ON c."seriesNumber" = walk.sn AND c.chunk = walk.chunk`;
+    FROM walk JOIN "MetricChunk" c ON c."seriesNumber" = walk.sn AND c.chunk = walk.chunk`,
+  );
   const byPlan: WindowChunk[][] = plans.map(() => []);
   for (const row of rows) byPlan[row.i]!.push(row);
   plans.forEach((plan, index) => {
@@ -710,9 +755,11 @@ async function readNeighbours(db: Db, plans: Plan[], side: "before" | "after"): 
   if (plans.length === 0) return;
   const before = side === "before";
   const column = (pick: (plan: Plan) => number) => numberArrayLiteral(plans.map(pick));
-  const rows = await db.$queryRaw<
-    (WindowChunk & { lastStep: number; edge: Uint8Array | null; at: number | null; atValue: Uint8Array | null })[]
-  >`/* prepared: read window neighbours */
+  const rows = await readRows<
+    WindowChunk & { lastStep: number; edge: Uint8Array | null; at: number | null; atValue: Uint8Array | null }
+  >(
+    db,
+    Prisma.sql`/* prepared: read window neighbours */
     SELECT (w.i - 1)::int AS i, c.chunk, c.count, c."firstStep", c."lastStep", NULL::bytea AS m4,
       ${before ? Prisma.sql`float8send(c."lastValue")` : Prisma.sql`float8send(c."firstValue")`} AS edge,
       ${before ? Prisma.sql`w.bound - 1` : Prisma.sql`w.bound + 1`} AS at,
@@ -730,17 +777,19 @@ async function readNeighbours(db: Db, plans: Plan[], side: "before" | "after"): 
           ? Prisma.sql`c.chunk <= (w.bound - 1) / ${CHUNK_STEPS}::int AND c."firstStep" < w.bound ORDER BY c.chunk DESC`
           : Prisma.sql`c.chunk >= (w.bound + 1) / ${CHUNK_STEPS}::int AND c."lastStep" > w.bound ORDER BY c.chunk`
       } LIMIT 1
-    ) c`;
+    ) c`,
+  );
   const float = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0);
   for (const row of rows) {
     const plan = plans[row.i]!;
     let point: StepValue | null;
     if (row.pointValues) {
       const points = windowPoints([row], before ? 0 : plan.hi + 1, before ? plan.lo - 1 : MAX_STEP);
-      point = (before ? points.at(-1) : points[0]) ?? null;
+      const at = before ? points.steps.length - 1 : 0;
+      point = at < points.steps.length && at >= 0 ? { step: points.steps[at]!, value: points.values[at]! } : null;
     } else if (row.atValue) point = { step: row.at!, value: float(row.atValue) };
     else point = { step: before ? row.lastStep : row.firstStep, value: float(row.edge!) };
-    if (before) plan.earlier = point ? [point] : [];
+    if (before) plan.earlier = point ? { steps: [point.step], values: [point.value] } : { steps: [], values: [] };
     else plan.later = point;
   }
 }
@@ -751,25 +800,27 @@ async function readNeighbours(db: Db, plans: Plan[], side: "before" | "after"): 
  */
 async function readUnknownValues(db: Db, plans: Plan[]): Promise<void> {
   const requests = plans.flatMap((plan, index) => {
-    const steps = plan.kept.filter((point) => point.known === false).map((point) => point.step);
+    const steps = plan.unknown.map((at) => plan.kept.steps[at]!);
     const chunks = [...new Set(steps.map((step) => Math.floor(step / CHUNK_STEPS)))];
     return chunks.map((chunk) => ({ number: plan.y.number, chunk, plan: index }));
   });
   if (requests.length === 0) return;
   const column = (pick: (request: (typeof requests)[number]) => number) => numberArrayLiteral(requests.map(pick));
-  const rows = await db.$queryRaw<WindowChunk[]>`/* prepared: read non-finite values */
+  const rows = await readRows<WindowChunk>(
+    db,
+    Prisma.sql`/* prepared: read non-finite values */
     SELECT w.p::int AS i, c.chunk, c.count, c."firstStep", c."stepOffsets", c."pointValues", NULL::bytea AS m4
     FROM unnest(${column((request) => request.number)}::int[], ${column((request) => request.chunk)}::int[], ${column((request) => request.plan)}::int[]) AS w(sn, chunk, p)
-    JOIN "MetricChunk" c ON c."seriesNumber" = w.sn AND c.chunk = w.chunk`;
+    JOIN "MetricChunk" c ON c."seriesNumber" = w.sn AND c.chunk = w.chunk`,
+  );
   const values = plans.map(() => new Map<number, number>());
   for (const row of rows) decodeSteps(row as ChunkPoints, (step, value) => values[row.i]!.set(step, value));
   plans.forEach((plan, index) => {
-    for (const point of plan.kept) {
-      if (point.known !== false) continue;
-      const value = values[index]!.get(point.step);
-      if (value !== undefined) point.value = value;
-      delete point.known;
+    for (const at of plan.unknown) {
+      const value = values[index]!.get(plan.kept.steps[at]!);
+      if (value !== undefined) plan.kept.values[at] = value;
     }
+    plan.unknown = [];
   });
 }
 
@@ -780,7 +831,7 @@ async function readUnknownValues(db: Db, plans: Plan[]): Promise<void> {
  */
 function mergeIntoBuckets(
   stored: Uint8Array | null,
-  singles: readonly StepValue[],
+  singles: PointList,
   lo: number,
   hi: number,
   buckets: number,
@@ -793,11 +844,10 @@ function mergeIntoBuckets(
   let current = -1;
   let storedAt = 0;
   let singleAt = 0;
-  while (storedAt < storedRows || singleAt < singles.length) {
+  while (storedAt < storedRows || singleAt < singles.steps.length) {
     const storedFirst = storedAt < storedRows ? view!.getInt32(storedAt * M4_ROW_BYTES) : Number.POSITIVE_INFINITY;
-    const single = singles[singleAt];
-    if (single && single.step < storedFirst) {
-      pointRow(single.step, single.value, row);
+    if (singleAt < singles.steps.length && singles.steps[singleAt]! < storedFirst) {
+      pointRow(singles.steps[singleAt]!, singles.values[singleAt]!, row);
       singleAt++;
     } else readM4Row(view!, M4_ROW_BYTES * storedAt++, row);
     const bucket = Math.min(buckets - 1, Math.floor(((row.firstStep - lo) * buckets) / width));
@@ -824,11 +874,11 @@ function mergeIntoBuckets(
 }
 
 /**
- * One output bucket's kept points in step order, appended to `into`: first, last, minimum, maximum and
- * gap, at most four (downsample.ts's rule). The gap's value is known when it is the bucket's first or
- * last point; else it is marked to be read (readUnknownValues).
+ * One output bucket's kept points in step order, appended to the plan's: first, last, minimum, maximum
+ * and gap, at most four (downsample.ts's rule). The gap's value is known when it is the bucket's first
+ * or last point; else it is marked to be read (readUnknownValues).
  */
-function bucketPoints(row: M4Row, into: StepValue[]): void {
+function bucketPoints(row: M4Row, into: Plan): void {
   const { firstStep, lastStep } = row;
   // Between the first and last steps (which win a tie), the minimum, maximum and gap in step order;
   // of equal steps the earlier of the three is kept. (No closures here: this runs for every bucket.)
@@ -856,13 +906,17 @@ function bucketPoints(row: M4Row, into: StepValue[]): void {
 const middleSteps = [0, 0, 0];
 const middleValues = [0, 0, 0];
 
-function pushBucketPoint(row: M4Row, step: number, value: number, into: StepValue[]): void {
+function pushBucketPoint(row: M4Row, step: number, value: number, into: Plan): void {
   const { firstStep, lastStep, gapStep } = row;
-  if (step !== gapStep) into.push({ step, value });
-  else if (gapStep !== firstStep && gapStep !== lastStep) into.push({ step, value: Number.NaN, known: false });
-  else {
+  let known = value;
+  if (step === gapStep) {
     // A gap wins over the value logged at the same step (it is that value, non-finite), known at the bucket's first or last step.
-    const atEdge = gapStep === firstStep ? row.firstValue : row.lastValue;
-    into.push(Number.isFinite(atEdge) ? { step, value: Number.NaN, known: false } : { step, value: atEdge });
+    const atEdge = gapStep === firstStep ? row.firstValue : gapStep === lastStep ? row.lastValue : null;
+    if (atEdge === null || Number.isFinite(atEdge)) {
+      known = Number.NaN;
+      into.unknown.push(into.kept.steps.length);
+    } else known = atEdge;
   }
+  into.kept.steps.push(step);
+  into.kept.values.push(known);
 }
