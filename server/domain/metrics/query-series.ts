@@ -242,12 +242,8 @@ export async function querySeries(db: Db, query: SeriesQuery): Promise<{ series:
   const weight = input.smoothing ? smoothingWeight(input.smoothing) : 0;
   const smoothed = weight > 0 && input.xMin !== undefined;
   const outside = Promise.all([
-    input.xMin === undefined
-      ? null
-      : smoothed
-        ? readEarlier(db, plans, emaHorizon(weight))
-        : readNeighbours(db, plans, "before"),
-    input.xMax === undefined ? null : readNeighbours(db, plans, "after"),
+    smoothed ? readEarlier(db, plans, emaHorizon(weight)) : null,
+    readNeighbours(db, plans, { before: input.xMin !== undefined && !smoothed, after: input.xMax !== undefined }),
   ]);
   const inside = (async () => {
     const overflow = await readRaw(db, raw, input.points);
@@ -439,43 +435,50 @@ async function readWindowChunkGroup(db: Db, requests: ChunkRequest[]): Promise<W
   const byRequest: WindowChunk[][] = requests.map(() => []);
   if (requests.length === 0) return byRequest;
   const column = (pick: (request: ChunkRequest) => number) => numberArrayLiteral(requests.map(pick));
-  // One pass over each window's chunks concatenates the M4 rows of those summarized (in chunk order) and
-  // lists the others, which are then read by key: the chunks summarized never have their points
-  // detoasted, and no chunk is read twice. The M4 rows travel as one bytea a request, on its first row
-  // (per-row decoding would cost more than the query); a chunk holding every step of its range gives
-  // only the window's slice of its values.
-  const rows = await readRows<WindowChunk>(
-    db,
-    Prisma.sql`/* prepared: read window chunks */
-    SELECT (w.i - 1)::int AS i, CASE WHEN r.n IS NULL OR r.n = 1 THEN m.m4 END AS m4, COALESCE(c.chunk, -1) AS chunk,
-           CASE WHEN c."stepOffsets" IS NULL THEN GREATEST(0, c.slice_to - c.slice_from + 1) ELSE c.count END AS count,
-           CASE WHEN c."stepOffsets" IS NULL THEN c.slice_from ELSE c."firstStep" END AS "firstStep",
-           c."stepOffsets",
-           CASE WHEN c."stepOffsets" IS NOT NULL THEN c."pointValues"
-                WHEN c.slice_to < c.slice_from THEN ''::bytea
-                ELSE substring(c."pointValues" FROM (c.slice_from - c."firstStep") * 8 + 1 FOR (c.slice_to - c.slice_from + 1) * 8) END AS "pointValues"
-    FROM unnest(${column((request) => request.number)}::int[], ${column((request) => request.lo)}::int[], ${column((request) => request.hi)}::int[],
-                ${column((request) => request.level)}::int[]) WITH ORDINALITY AS w(sn, lo, hi, level, i)
-    CROSS JOIN LATERAL (
-      SELECT string_agg(c.m4, ''::bytea ORDER BY c.chunk) FILTER (WHERE c.m4 IS NOT NULL) AS m4,
-             array_agg(c.chunk) FILTER (WHERE c.m4 IS NULL) AS rest
-      FROM (
-        SELECT c.chunk,
-               CASE WHEN w.level > 0 AND c."firstStep" >= w.lo AND c."lastStep" <= w.hi THEN
-                 CASE WHEN w.level = 1 THEN c."m4Fine" WHEN w.level = 2 THEN c."m4Coarse" ELSE ${CHUNK_M4_SQL} END
-               END AS m4
-        FROM "MetricChunk" c
-        WHERE c."seriesNumber" = w.sn AND c.chunk BETWEEN w.lo / ${CHUNK_STEPS}::int AND w.hi / ${CHUNK_STEPS}::int
-        OFFSET 0
-      ) c
-    ) m
-    LEFT JOIN LATERAL unnest(m.rest) WITH ORDINALITY AS r(chunk, n) ON true
-    LEFT JOIN LATERAL (
-      SELECT c.chunk, c.count, c."firstStep", c."stepOffsets", c."pointValues",
-             GREATEST(w.lo, c."firstStep") AS slice_from, LEAST(w.hi, c."lastStep") AS slice_to
-      FROM "MetricChunk" c WHERE c."seriesNumber" = w.sn AND c.chunk = r.chunk
-    ) c ON true`,
-  );
+  const windows = Prisma.sql`unnest(${column((request) => request.number)}::int[], ${column((request) => request.lo)}::int[], ${column((request) => request.hi)}::int[],
+    ${column((request) => request.level)}::int[]) WITH ORDINALITY AS w(sn, lo, hi, level, i)`;
+  // A chunk holding every step of its range gives only the window's slice of its values.
+  const points = Prisma.sql`COALESCE(c.chunk, -1) AS chunk,
+    CASE WHEN c."stepOffsets" IS NULL THEN GREATEST(0, c.slice_to - c.slice_from + 1) ELSE c.count END AS count,
+    CASE WHEN c."stepOffsets" IS NULL THEN c.slice_from ELSE c."firstStep" END AS "firstStep",
+    c."stepOffsets",
+    CASE WHEN c."stepOffsets" IS NOT NULL THEN c."pointValues"
+         WHEN c.slice_to < c.slice_from THEN ''::bytea
+         ELSE substring(c."pointValues" FROM (c.slice_from - c."firstStep") * 8 + 1 FOR (c.slice_to - c.slice_from + 1) * 8) END AS "pointValues"`;
+  const chunkColumns = Prisma.sql`c.chunk, c.count, c."firstStep", c."stepOffsets", c."pointValues",
+    GREATEST(w.lo, c."firstStep") AS slice_from, LEAST(w.hi, c."lastStep") AS slice_to`;
+  const inWindow = Prisma.sql`c."seriesNumber" = w.sn AND c.chunk BETWEEN w.lo / ${CHUNK_STEPS}::int AND w.hi / ${CHUNK_STEPS}::int`;
+  // Only points: one range scan a window.
+  // With summaries: one pass over each window's chunks concatenates the M4 rows of those summarized (in
+  // chunk order) and lists the others, which are then read by key: the chunks summarized never have
+  // their points detoasted, and no chunk is read twice. The M4 rows travel as one bytea a request, on
+  // its first row (per-row decoding would cost more than the query).
+  const rows = requests.every((request) => request.level === 0)
+    ? await readRows<WindowChunk>(
+        db,
+        Prisma.sql`/* prepared: read window points */
+        SELECT (w.i - 1)::int AS i, NULL::bytea AS m4, ${points}
+        FROM ${windows} CROSS JOIN LATERAL (SELECT ${chunkColumns} FROM "MetricChunk" c WHERE ${inWindow} OFFSET 0) c`,
+      )
+    : await readRows<WindowChunk>(
+        db,
+        Prisma.sql`/* prepared: read window chunks */
+        SELECT (w.i - 1)::int AS i, CASE WHEN r.n IS NULL OR r.n = 1 THEN m.m4 END AS m4, ${points}
+        FROM ${windows}
+        CROSS JOIN LATERAL (
+          SELECT string_agg(c.m4, ''::bytea ORDER BY c.chunk) FILTER (WHERE c.m4 IS NOT NULL) AS m4,
+                 array_agg(c.chunk) FILTER (WHERE c.m4 IS NULL) AS rest
+          FROM (
+            SELECT c.chunk,
+                   CASE WHEN w.level > 0 AND c."firstStep" >= w.lo AND c."lastStep" <= w.hi THEN
+                     CASE WHEN w.level = 1 THEN c."m4Fine" WHEN w.level = 2 THEN c."m4Coarse" ELSE ${CHUNK_M4_SQL} END
+                   END AS m4
+            FROM "MetricChunk" c WHERE ${inWindow} OFFSET 0
+          ) c
+        ) m
+        LEFT JOIN LATERAL unnest(m.rest) WITH ORDINALITY AS r(chunk, n) ON true
+        LEFT JOIN LATERAL (SELECT ${chunkColumns} FROM "MetricChunk" c WHERE c."seriesNumber" = w.sn AND c.chunk = r.chunk) c ON true`,
+      );
   for (const row of rows) byRequest[row.i]!.push(row);
   return byRequest;
 }
@@ -746,21 +749,16 @@ async function readEarlier(db: Db, plans: Plan[], horizon: number): Promise<void
 }
 
 /**
- * The nearest point logged before each plan's first step (side "before") or after its last ("after"):
- * the first chunk holding one (one index probe a plan). Mostly read from the chunk's summary (its
- * last or first point) or, in a chunk of consecutive steps, as the 8 bytes at that step; only a
- * chunk with gaps between its steps that straddles the bound comes with its points.
+ * The nearest point logged before each plan's first step (`before`) and after its last (`after`), as
+ * asked, in one statement: the first chunk holding one (one index probe a plan and side). Mostly read
+ * from the chunk's summary (its last or first point) or, in a chunk of consecutive steps, as the 8
+ * bytes at that step; only a chunk with gaps between its steps that straddles the bound comes with its points.
  */
-async function readNeighbours(db: Db, plans: Plan[], side: "before" | "after"): Promise<void> {
-  if (plans.length === 0) return;
-  const before = side === "before";
+async function readNeighbours(db: Db, plans: Plan[], sides: { before: boolean; after: boolean }): Promise<void> {
+  if (plans.length === 0 || (!sides.before && !sides.after)) return;
   const column = (pick: (plan: Plan) => number) => numberArrayLiteral(plans.map(pick));
-  const rows = await readRows<
-    WindowChunk & { lastStep: number; edge: Uint8Array | null; at: number | null; atValue: Uint8Array | null }
-  >(
-    db,
-    Prisma.sql`/* prepared: read window neighbours */
-    SELECT (w.i - 1)::int AS i, c.chunk, c.count, c."firstStep", c."lastStep", NULL::bytea AS m4,
+  const side = (before: boolean) => Prisma.sql`
+    SELECT ${before}::bool AS before, (w.i - 1)::int AS i, c.chunk, c.count, c."firstStep", c."lastStep", NULL::bytea AS m4,
       ${before ? Prisma.sql`float8send(c."lastValue")` : Prisma.sql`float8send(c."firstValue")`} AS edge,
       ${before ? Prisma.sql`w.bound - 1` : Prisma.sql`w.bound + 1`} AS at,
       ${
@@ -777,11 +775,25 @@ async function readNeighbours(db: Db, plans: Plan[], side: "before" | "after"): 
           ? Prisma.sql`c.chunk <= (w.bound - 1) / ${CHUNK_STEPS}::int AND c."firstStep" < w.bound ORDER BY c.chunk DESC`
           : Prisma.sql`c.chunk >= (w.bound + 1) / ${CHUNK_STEPS}::int AND c."lastStep" > w.bound ORDER BY c.chunk`
       } LIMIT 1
-    ) c`,
+    ) c`;
+  const rows = await readRows<
+    WindowChunk & {
+      before: boolean;
+      lastStep: number;
+      edge: Uint8Array | null;
+      at: number | null;
+      atValue: Uint8Array | null;
+    }
+  >(
+    db,
+    Prisma.sql`/* prepared: read window neighbours */ ${
+      sides.before && sides.after ? Prisma.sql`(${side(true)}) UNION ALL (${side(false)})` : side(sides.before)
+    }`,
   );
   const float = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0);
   for (const row of rows) {
     const plan = plans[row.i]!;
+    const { before } = row;
     let point: StepValue | null;
     if (row.pointValues) {
       const points = windowPoints([row], before ? 0 : plan.hi + 1, before ? plan.lo - 1 : MAX_STEP);
