@@ -183,7 +183,12 @@ type Plan = {
   earlier: PointList;
   /** The first point logged after hi. */
   later: StepValue | null;
+  /** Whether `earlier` (the nearest point) and `later` have been read. */
+  besideRead: { before: boolean; after: boolean };
 };
+
+/** Which of a window's neighbours are wanted: the nearest point before it, after it. */
+type Sides = { before: boolean; after: boolean };
 
 export async function querySeries(db: Db, query: SeriesQuery): Promise<{ series: SeriesResult[] }> {
   const input = ZSeriesQuery.parse(query);
@@ -222,6 +227,7 @@ export async function querySeries(db: Db, query: SeriesQuery): Promise<{ series:
       unknown: [],
       earlier: { steps: [], values: [] },
       later: null,
+      besideRead: { before: false, after: false },
     });
     return result;
   });
@@ -241,18 +247,30 @@ export async function querySeries(db: Db, query: SeriesQuery): Promise<{ series:
   // The points outside the window depend only on its steps: they are read while the window is.
   const weight = input.smoothing ? smoothingWeight(input.smoothing) : 0;
   const smoothed = weight > 0 && input.xMin !== undefined;
+  // The windows read as logged are read a step wider, which mostly answers their neighbours too; the
+  // others' neighbours are read meanwhile, and those still missing afterwards.
+  const sides: Sides = { before: input.xMin !== undefined && !smoothed, after: input.xMax !== undefined };
   const outside = Promise.all([
     smoothed ? readEarlier(db, plans, emaHorizon(weight)) : null,
-    readNeighbours(db, plans, { before: input.xMin !== undefined && !smoothed, after: input.xMax !== undefined }),
+    readNeighbours(
+      db,
+      plans.filter((plan) => !raw.includes(plan)),
+      sides,
+    ),
   ]);
   const inside = (async () => {
-    const overflow = await readRaw(db, raw, input.points);
+    const overflow = await readRaw(db, raw, input.points, sides);
     bucketed.push(...overflow);
     const sparse = await readBuckets(db, bucketed, input.points);
-    await readRaw(db, sparse, null);
+    await readRaw(db, sparse, null, sides);
     await readUnknownValues(db, plans);
   })();
   await Promise.all([outside, inside]);
+  await readNeighbours(
+    db,
+    plans.filter((plan) => (sides.before && !plan.besideRead.before) || (sides.after && !plan.besideRead.after)),
+    sides,
+  );
   const xs = byStep
     ? null
     : await readXAt(
@@ -651,14 +669,21 @@ async function readXAt(
 }
 
 /** Reads the windows' points as logged. With a cap, a window holding more than `cap` points is not read but handed back, to be bucketed. */
-async function readRaw(db: Db, plans: Plan[], cap: number | null): Promise<Plan[]> {
+async function readRaw(db: Db, plans: Plan[], cap: number | null, sides: Sides): Promise<Plan[]> {
   if (plans.length === 0) return [];
+  // A step more on each side wanted: the chunks read then mostly hold the window's neighbours.
   const chunks = await readWindowChunks(
     db,
-    plans.map((plan) => ({ number: plan.y.number, lo: plan.lo, hi: plan.hi, level: 0 })),
+    plans.map((plan) => ({
+      number: plan.y.number,
+      lo: sides.before ? Math.max(0, plan.lo - 1) : plan.lo,
+      hi: sides.after ? Math.min(MAX_STEP, plan.hi + 1) : plan.hi,
+      level: 0,
+    })),
   );
   const overflow: Plan[] = [];
   plans.forEach((plan, index) => {
+    takeNeighbours(plan, chunks[index]!, sides);
     const points = windowPoints(chunks[index]!, plan.lo, plan.hi);
     if (cap !== null && points.steps.length > cap) {
       overflow.push(plan);
@@ -669,6 +694,59 @@ async function readRaw(db: Db, plans: Plan[], cap: number | null): Promise<Plan[
     plan.result.downsampled = false;
   });
   return overflow;
+}
+
+/**
+ * A window's neighbours from chunks read over it (as points): the nearest point before lo among them,
+ * if any, is the nearest logged (the chunks before the first read hold only earlier steps), and
+ * likewise after hi. A side they do not answer is left to readNeighbours.
+ */
+function takeNeighbours(plan: Plan, chunks: WindowChunk[], sides: Sides): void {
+  let beforeStep = -1;
+  let beforeValue = 0;
+  let afterStep = -1;
+  let afterValue = 0;
+  for (const chunk of chunks) {
+    if (!chunk.pointValues || chunk.count === 0) continue;
+    const values = new DataView(chunk.pointValues.buffer, chunk.pointValues.byteOffset, chunk.pointValues.byteLength);
+    if (!chunk.stepOffsets) {
+      // Consecutive steps from firstStep: the one just outside the window, when held.
+      const last = chunk.firstStep + chunk.count - 1;
+      const below = Math.min(plan.lo - 1, last);
+      if (below >= chunk.firstStep && below > beforeStep) {
+        beforeStep = below;
+        beforeValue = values.getFloat64((below - chunk.firstStep) * 8);
+      }
+      const above = Math.max(plan.hi + 1, chunk.firstStep);
+      if (above <= last && (afterStep < 0 || above < afterStep)) {
+        afterStep = above;
+        afterValue = values.getFloat64((above - chunk.firstStep) * 8);
+      }
+      continue;
+    }
+    const offsets = new DataView(chunk.stepOffsets.buffer, chunk.stepOffsets.byteOffset, chunk.stepOffsets.byteLength);
+    const base = chunk.chunk * CHUNK_STEPS;
+    for (let index = 0; index < chunk.count; index++) {
+      const step = base + offsets.getUint16(index * 2);
+      if (step < plan.lo && step > beforeStep) {
+        beforeStep = step;
+        beforeValue = values.getFloat64(index * 8);
+      }
+      if (step > plan.hi && (afterStep < 0 || step < afterStep)) {
+        afterStep = step;
+        afterValue = values.getFloat64(index * 8);
+      }
+    }
+  }
+  // Nothing is logged before the series' first step or after its last.
+  if (sides.before && (beforeStep >= 0 || plan.lo <= plan.y.firstStep!)) {
+    plan.earlier = beforeStep >= 0 ? { steps: [beforeStep], values: [beforeValue] } : { steps: [], values: [] };
+    plan.besideRead.before = true;
+  }
+  if (sides.after && (afterStep >= 0 || plan.hi >= plan.y.lastStep!)) {
+    plan.later = afterStep >= 0 ? { step: afterStep, value: afterValue } : null;
+    plan.besideRead.after = true;
+  }
 }
 
 /**
@@ -754,8 +832,19 @@ async function readEarlier(db: Db, plans: Plan[], horizon: number): Promise<void
  * from the chunk's summary (its last or first point) or, in a chunk of consecutive steps, as the 8
  * bytes at that step; only a chunk with gaps between its steps that straddles the bound comes with its points.
  */
-async function readNeighbours(db: Db, plans: Plan[], sides: { before: boolean; after: boolean }): Promise<void> {
+async function readNeighbours(db: Db, plans: Plan[], sides: Sides): Promise<void> {
   if (plans.length === 0 || (!sides.before && !sides.after)) return;
+  for (const plan of plans) {
+    // Read now: a side without a row has no neighbour.
+    if (sides.before) {
+      plan.earlier = { steps: [], values: [] };
+      plan.besideRead.before = true;
+    }
+    if (sides.after) {
+      plan.later = null;
+      plan.besideRead.after = true;
+    }
+  }
   const column = (pick: (plan: Plan) => number) => numberArrayLiteral(plans.map(pick));
   const side = (before: boolean) => Prisma.sql`
     SELECT ${before}::bool AS before, (w.i - 1)::int AS i, c.chunk, c.count, c."firstStep", c."lastStep", NULL::bytea AS m4,
