@@ -48,10 +48,13 @@ import { numberArrayLiteral } from "./write-summaries.ts";
  *   give their points. The rows are merged into output buckets by their first step. Every point
  *   returned is a real logged point; only bucket boundaries are rounded to summary buckets.
  * All runs go through each query together: a handful of round trips per request, not per run (the
- * neighbours and the EMA state one more, the steps' x values one more, the exact kind of a bucket's
- * non-finite point one more, each only when needed). The
- * per-run subqueries are LATERAL with OFFSET 0, which keeps PostgreSQL from flattening them into a
- * hash join over the whole table. Points and M4 rows travel as the stored bytes and are decoded here.
+ * neighbours and the EMA state one more, read while the window is, the steps' x values one more, the
+ * exact kind of a bucket's non-finite point one more, each only when needed). A window read as logged
+ * is read a step wider on each side, which mostly answers its neighbours. Many chunks (the full range
+ * of long runs) are read in up to four statements at once. The per-run subqueries are LATERAL with
+ * OFFSET 0, which keeps PostgreSQL from flattening them into a hash join over the whole table. Points
+ * and M4 rows travel as the stored bytes, through node-postgres rather than Prisma (which re-encodes
+ * every bytea), and are decoded here into parallel lists of steps and values, not an object a point.
  */
 
 export const SERIES_POINTS_MAX = 5000;
