@@ -180,6 +180,8 @@ type Plan = {
   result: SeriesResult;
   /** The points kept from [lo, hi] (as logged or bucketed), in step order. */
   kept: PointList;
+  /** Against the step, a window read as logged: its points as answered, decoded straight from the chunks (readRaw). */
+  answer: SeriesPoint[] | null;
   /** Indices in `kept` of non-finite values whose kind a bucket summary does not keep (read afterwards). */
   unknown: number[];
   /** Points logged before lo, in step order: the nearest, or as many as the EMA state needs. */
@@ -227,6 +229,7 @@ export async function querySeries(db: Db, query: SeriesQuery): Promise<{ series:
       hi,
       result,
       kept: { steps: [], values: [] },
+      answer: null,
       unknown: [],
       earlier: { steps: [], values: [] },
       later: null,
@@ -319,15 +322,18 @@ function assemble(
   if (!xOf) {
     // Against the step every kept point lies in [lo, hi], inside the window: each becomes an answer point directly.
     const { steps, values } = plan.kept;
-    const points: SeriesPoint[] = new Array(steps.length);
-    for (let index = 0; index < steps.length; index++)
-      points[index] = { x: steps[index]!, y: toChartValue(values[index]!) };
+    let points = plan.answer;
+    if (!points) {
+      points = new Array(steps.length);
+      for (let index = 0; index < steps.length; index++)
+        points[index] = { x: steps[index]!, y: toChartValue(values[index]!) };
+    }
     result.points = points;
     if (!result.downsampled) result.total = points.length;
     if (!windowed) return;
     before = options.xMin === undefined ? null : place(lastPoint(plan.earlier));
     after = options.xMax === undefined ? null : place(plan.later);
-    firstInside = steps[0];
+    firstInside = plan.answer ? plan.answer[0]?.x : steps[0];
   } else {
     const min = options.xMin ?? Number.NEGATIVE_INFINITY;
     const max = options.xMax ?? Number.POSITIVE_INFINITY;
@@ -513,6 +519,23 @@ function windowPoints(chunks: WindowChunk[], lo: number, hi: number): PointList 
   return points;
 }
 
+/** The points of chunks (read as points) within [lo, hi] as answered against the step, in step order. */
+function windowAnswer(chunks: WindowChunk[], lo: number, hi: number): SeriesPoint[] {
+  let capacity = 0;
+  for (const chunk of chunks) if (chunk.pointValues) capacity += chunk.count;
+  const points: SeriesPoint[] = new Array(capacity);
+  let count = 0;
+  const sorted = [...chunks].sort((a, b) => a.chunk - b.chunk);
+  for (const chunk of sorted) {
+    if (!chunk.pointValues) continue;
+    decodeSteps(chunk as ChunkPoints, (step, value) => {
+      if (step >= lo && step <= hi) points[count++] = { x: step, y: toChartValue(value) };
+    });
+  }
+  points.length = count;
+  return points;
+}
+
 /**
  * For an x other than the step: the steps of `key` whose x may lie in [xMin, xMax]. x's first point
  * reaching xMin and its last point at most xMax are found through the chunks' own minimums and
@@ -687,6 +710,18 @@ async function readRaw(db: Db, plans: Plan[], cap: number | null, sides: Sides):
   const overflow: Plan[] = [];
   plans.forEach((plan, index) => {
     takeNeighbours(plan, chunks[index]!, sides);
+    if (!plan.x) {
+      // Against the step the points are answered as they are: no list of steps and values between.
+      const answer = windowAnswer(chunks[index]!, plan.lo, plan.hi);
+      if (cap !== null && answer.length > cap) {
+        overflow.push(plan);
+        return;
+      }
+      plan.answer = answer;
+      plan.result.total = answer.length;
+      plan.result.downsampled = false;
+      return;
+    }
     const points = windowPoints(chunks[index]!, plan.lo, plan.hi);
     if (cap !== null && points.steps.length > cap) {
       overflow.push(plan);
