@@ -201,7 +201,12 @@ export async function querySeries(db: Db, query: SeriesQuery): Promise<{ series:
   const byStep = input.x === "step";
   const windowed = input.xMin !== undefined || input.xMax !== undefined;
   const keys = byStep ? [input.key] : [...new Set([input.key, input.x])];
-  const meta = await readSeriesMeta(db, runIds, keys);
+  const weight = input.smoothing ? smoothingWeight(input.smoothing) : 0;
+  const smoothed = weight > 0 && input.xMin !== undefined;
+  const sides: Sides = { before: input.xMin !== undefined && !smoothed, after: input.xMax !== undefined };
+  // Against the step, the windows to be read as logged are read with the series: one round trip less.
+  const early = byStep ? await readSeriesAndPoints(db, runIds, input, sides) : null;
+  const meta = early?.meta ?? (await readSeriesMeta(db, runIds, keys));
 
   const plans: Plan[] = [];
   const results = runIds.map((runId): SeriesResult => {
@@ -251,11 +256,8 @@ export async function querySeries(db: Db, query: SeriesQuery): Promise<{ series:
     (expected <= input.points ? raw : bucketed).push(plan);
   }
   // The points outside the window depend only on its steps: they are read while the window is.
-  const weight = input.smoothing ? smoothingWeight(input.smoothing) : 0;
-  const smoothed = weight > 0 && input.xMin !== undefined;
   // The windows read as logged are read a step wider, which mostly answers their neighbours too; the
   // others' neighbours are read meanwhile, and those still missing afterwards.
-  const sides: Sides = { before: input.xMin !== undefined && !smoothed, after: input.xMax !== undefined };
   const outside = Promise.all([
     smoothed ? readEarlier(db, plans, emaHorizon(weight)) : null,
     readNeighbours(
@@ -265,7 +267,7 @@ export async function querySeries(db: Db, query: SeriesQuery): Promise<{ series:
     ),
   ]);
   const inside = (async () => {
-    const overflow = await readRaw(db, raw, input.points, sides);
+    const overflow = await readRaw(db, raw, input.points, sides, early?.windows);
     bucketed.push(...overflow);
     const sparse = await readBuckets(db, bucketed, input.points);
     await readRaw(db, sparse, null, sides);
@@ -385,6 +387,65 @@ function readRows<T>(db: Db, statement: Prisma.Sql): Promise<T[]> {
 }
 const READ_TIMEOUT_MS = 60_000;
 
+/** A window's steps and its chunks, read as points (readRaw). */
+type ReadWindow = { lo: number; hi: number; chunks: WindowChunk[] };
+
+/**
+ * Against the step: the series of `key` (readSeriesMeta) and, for those whose window holds no more
+ * points than asked (querySeries' rule, worked out here in SQL), the window's chunks as readRaw reads
+ * them. readRaw takes a window from here only when its steps are its plan's, so this only saves a round trip.
+ */
+async function readSeriesAndPoints(
+  db: Db,
+  runIds: string[],
+  input: { key: string; xMin?: number; xMax?: number; points: number },
+  sides: Sides,
+): Promise<{ meta: Map<string, SeriesMeta>; windows: Map<number, ReadWindow> }> {
+  type Row = Omit<SeriesMeta, "firstStep"> &
+    WindowChunk & { seriesFirstStep: number | null; windowLo: number | null; windowHi: number | null };
+  const rows = await readRows<Row>(
+    db,
+    Prisma.sql`/* prepared: read series and window points */
+    SELECT s.id, s.number, s."runId", s.key, s."pointCount", s."firstStep" AS "seriesFirstStep", s."lastStep",
+           w.window_lo AS "windowLo", w.window_hi AS "windowHi", ${POINT_COLUMNS}
+    FROM "MetricSeries" s
+    LEFT JOIN LATERAL (
+      SELECT b.lo::int AS window_lo, b.hi::int AS window_hi,
+             GREATEST(0, b.lo - ${sides.before ? 1 : 0}::int)::int AS lo, LEAST(${MAX_STEP}::float8, b.hi + ${sides.after ? 1 : 0}::int)::int AS hi
+      FROM (SELECT GREATEST(s."firstStep"::float8, COALESCE(ceil(${input.xMin ?? null}::float8), '-Infinity')) AS lo,
+                   LEAST(s."lastStep"::float8, COALESCE(floor(${input.xMax ?? null}::float8), 'Infinity')) AS hi) b
+      WHERE s."firstStep" IS NOT NULL AND s."lastStep" IS NOT NULL AND b.lo <= b.hi
+        AND CASE WHEN b.lo <= s."firstStep" AND b.hi >= s."lastStep" THEN s."pointCount"::float8
+                 ELSE s."pointCount"::float8 * (b.hi - b.lo + 1) / (s."lastStep" - s."firstStep" + 1)::float8 END <= ${input.points}::float8
+    ) w ON true
+    LEFT JOIN LATERAL (
+      SELECT ${CHUNK_COLUMNS} FROM "MetricChunk" c
+      WHERE c."seriesNumber" = s.number AND c.chunk BETWEEN w.lo / ${CHUNK_STEPS}::int AND w.hi / ${CHUNK_STEPS}::int OFFSET 0
+    ) c ON true
+    WHERE s."runId" = ANY(${runIds}::text[]) AND s.key = ${input.key}`,
+  );
+  const meta = new Map<string, SeriesMeta>();
+  const windows = new Map<number, ReadWindow>();
+  for (const row of rows) {
+    const name = `${row.runId}\u0000${row.key}`;
+    if (!meta.has(name))
+      meta.set(name, {
+        id: row.id,
+        number: row.number,
+        runId: row.runId,
+        key: row.key,
+        pointCount: row.pointCount,
+        firstStep: row.seriesFirstStep,
+        lastStep: row.lastStep,
+      });
+    if (row.windowLo === null || row.windowHi === null) continue;
+    const window = windows.get(row.number) ?? { lo: row.windowLo, hi: row.windowHi, chunks: [] };
+    windows.set(row.number, window);
+    if (row.pointValues) window.chunks.push(row);
+  }
+  return { meta, windows };
+}
+
 async function readSeriesMeta(db: Db, runIds: string[], keys: string[]): Promise<Map<string, SeriesMeta>> {
   const rows = await readRows<SeriesMeta>(
     db,
@@ -431,6 +492,18 @@ const CHUNK_M4_SQL =
   || int4send(COALESCE(c."nonFiniteStep", -1)) || int4send(c.count) || float8send(c."firstValue") || float8send(c."lastValue")
   || float8send(c."minValue") || float8send(c."maxValue")`);
 
+// A chunk holding every step of its range gives only the window's slice of its values (w.lo, w.hi: the
+// steps read).
+const POINT_COLUMNS = Prisma.sql`COALESCE(c.chunk, -1) AS chunk,
+    CASE WHEN c."stepOffsets" IS NULL THEN GREATEST(0, c.slice_to - c.slice_from + 1) ELSE c.count END AS count,
+    CASE WHEN c."stepOffsets" IS NULL THEN c.slice_from ELSE c."firstStep" END AS "firstStep",
+    c."stepOffsets",
+    CASE WHEN c."stepOffsets" IS NOT NULL THEN c."pointValues"
+         WHEN c.slice_to < c.slice_from THEN ''::bytea
+         ELSE substring(c."pointValues" FROM (c.slice_from - c."firstStep") * 8 + 1 FOR (c.slice_to - c.slice_from + 1) * 8) END AS "pointValues"`;
+const CHUNK_COLUMNS = Prisma.sql`c.chunk, c.count, c."firstStep", c."stepOffsets", c."pointValues",
+    GREATEST(w.lo, c."firstStep") AS slice_from, LEAST(w.hi, c."lastStep") AS slice_to`;
+
 /**
  * The chunks of each request's window, one index range scan per request: a chunk whose points all
  * lie in the window comes as its M4 rows at the request's level when it has them; every other chunk
@@ -464,16 +537,6 @@ async function readWindowChunkGroup(db: Db, requests: ChunkRequest[]): Promise<W
   const column = (pick: (request: ChunkRequest) => number) => numberArrayLiteral(requests.map(pick));
   const windows = Prisma.sql`unnest(${column((request) => request.number)}::int[], ${column((request) => request.lo)}::int[], ${column((request) => request.hi)}::int[],
     ${column((request) => request.level)}::int[]) WITH ORDINALITY AS w(sn, lo, hi, level, i)`;
-  // A chunk holding every step of its range gives only the window's slice of its values.
-  const points = Prisma.sql`COALESCE(c.chunk, -1) AS chunk,
-    CASE WHEN c."stepOffsets" IS NULL THEN GREATEST(0, c.slice_to - c.slice_from + 1) ELSE c.count END AS count,
-    CASE WHEN c."stepOffsets" IS NULL THEN c.slice_from ELSE c."firstStep" END AS "firstStep",
-    c."stepOffsets",
-    CASE WHEN c."stepOffsets" IS NOT NULL THEN c."pointValues"
-         WHEN c.slice_to < c.slice_from THEN ''::bytea
-         ELSE substring(c."pointValues" FROM (c.slice_from - c."firstStep") * 8 + 1 FOR (c.slice_to - c.slice_from + 1) * 8) END AS "pointValues"`;
-  const chunkColumns = Prisma.sql`c.chunk, c.count, c."firstStep", c."stepOffsets", c."pointValues",
-    GREATEST(w.lo, c."firstStep") AS slice_from, LEAST(w.hi, c."lastStep") AS slice_to`;
   const inWindow = Prisma.sql`c."seriesNumber" = w.sn AND c.chunk BETWEEN w.lo / ${CHUNK_STEPS}::int AND w.hi / ${CHUNK_STEPS}::int`;
   // Only points: one range scan a window.
   // With summaries: one pass over each window's chunks concatenates the M4 rows of those summarized (in
@@ -484,13 +547,13 @@ async function readWindowChunkGroup(db: Db, requests: ChunkRequest[]): Promise<W
     ? await readRows<WindowChunk>(
         db,
         Prisma.sql`/* prepared: read window points */
-        SELECT (w.i - 1)::int AS i, NULL::bytea AS m4, ${points}
-        FROM ${windows} CROSS JOIN LATERAL (SELECT ${chunkColumns} FROM "MetricChunk" c WHERE ${inWindow} OFFSET 0) c`,
+        SELECT (w.i - 1)::int AS i, NULL::bytea AS m4, ${POINT_COLUMNS}
+        FROM ${windows} CROSS JOIN LATERAL (SELECT ${CHUNK_COLUMNS} FROM "MetricChunk" c WHERE ${inWindow} OFFSET 0) c`,
       )
     : await readRows<WindowChunk>(
         db,
         Prisma.sql`/* prepared: read window chunks */
-        SELECT (w.i - 1)::int AS i, CASE WHEN r.n IS NULL OR r.n = 1 THEN m.m4 END AS m4, ${points}
+        SELECT (w.i - 1)::int AS i, CASE WHEN r.n IS NULL OR r.n = 1 THEN m.m4 END AS m4, ${POINT_COLUMNS}
         FROM ${windows}
         CROSS JOIN LATERAL (
           SELECT string_agg(c.m4, ''::bytea ORDER BY c.chunk) FILTER (WHERE c.m4 IS NOT NULL) AS m4,
@@ -504,7 +567,7 @@ async function readWindowChunkGroup(db: Db, requests: ChunkRequest[]): Promise<W
           ) c
         ) m
         LEFT JOIN LATERAL unnest(m.rest) WITH ORDINALITY AS r(chunk, n) ON true
-        LEFT JOIN LATERAL (SELECT ${chunkColumns} FROM "MetricChunk" c WHERE c."seriesNumber" = w.sn AND c.chunk = r.chunk) c ON true`,
+        LEFT JOIN LATERAL (SELECT ${CHUNK_COLUMNS} FROM "MetricChunk" c WHERE c."seriesNumber" = w.sn AND c.chunk = r.chunk) c ON true`,
       );
   for (const row of rows) byRequest[row.i]!.push(row);
   return byRequest;
@@ -695,18 +758,31 @@ async function readXAt(
 }
 
 /** Reads the windows' points as logged. With a cap, a window holding more than `cap` points is not read but handed back, to be bucketed. */
-async function readRaw(db: Db, plans: Plan[], cap: number | null, sides: Sides): Promise<Plan[]> {
+async function readRaw(
+  db: Db,
+  plans: Plan[],
+  cap: number | null,
+  sides: Sides,
+  read?: Map<number, ReadWindow>,
+): Promise<Plan[]> {
   if (plans.length === 0) return [];
+  // The windows already read (readSeriesAndPoints) over exactly these steps are not read again.
+  const known = (plan: Plan) => {
+    const window = read?.get(plan.y.number);
+    return window && window.lo === plan.lo && window.hi === plan.hi ? window.chunks : null;
+  };
+  const unread = plans.filter((plan) => !known(plan));
   // A step more on each side wanted: the chunks read then mostly hold the window's neighbours.
-  const chunks = await readWindowChunks(
+  const fetched = await readWindowChunks(
     db,
-    plans.map((plan) => ({
+    unread.map((plan) => ({
       number: plan.y.number,
       lo: sides.before ? Math.max(0, plan.lo - 1) : plan.lo,
       hi: sides.after ? Math.min(MAX_STEP, plan.hi + 1) : plan.hi,
       level: 0,
     })),
   );
+  const chunks = plans.map((plan) => known(plan) ?? fetched[unread.indexOf(plan)]!);
   const overflow: Plan[] = [];
   plans.forEach((plan, index) => {
     takeNeighbours(plan, chunks[index]!, sides);
