@@ -39,7 +39,8 @@ import { numberArrayLiteral } from "./write-summaries.ts";
  *   chunk minimums and maximums, then the points of the chunk found: x is assumed to grow with the
  *   step, as counters do).
  * - When the run's points in the window fit in `points`, they come back as logged (full resolution),
- *   decoded from the chunks over the window (one index range scan on MetricChunk's key).
+ *   decoded from the chunks over the window (one index range scan on MetricChunk's key; against the
+ *   step, in the statement that reads the series, which works out the same rule in SQL).
  * - Otherwise the window is cut into points/4 equal step buckets and each keeps its first, last,
  *   minimum and maximum points and its first NaN/infinite point (a gap), so no spike is hidden
  *   (downsample.ts states the rule). A chunk whose points all lie in the window gives its stored M4
