@@ -56,7 +56,7 @@ export async function ingestPoints(
   const rows = withoutRepeatedSteps(points);
   const keys = [...new Set(rows.map((row) => row.key))];
   const maxKeys = options.maxKeys ?? env().SCALEBOARD_MAX_METRIC_KEYS;
-  return rawTransaction(db, (session) => writePoints(session, runId, rows, keys, maxKeys), { timeoutMs: 60_000 });
+  return rawTransaction(db, (session) => writePoints(session, runId, rows, keys, maxKeys));
 }
 
 /** ingestPoints inside the caller's transaction `tx`. */
@@ -159,24 +159,28 @@ async function writePoints(
     if (merged.added + merged.replaced > 0) written.push(encodeChunk(group.series.number, group.chunk, merged.points));
   }
   counts.stored = counts.new + counts.replaced;
-  await appendToChunks(session, appends);
-  await writeChunks(session, written);
-
-  await writeSeriesSummaries(
-    session,
-    series
-      .filter((row) => !replacedIn.has(row.number))
-      .filter((row) => (addedTo.get(row.number) ?? 0) > 0)
-      .map((row) =>
-        appendedSummary(
-          row,
-          addedTo.get(row.number)!,
-          groups.filter((group) => group.series === row),
+  // The writes go out together (one round trip on a pipelined session) and run in this order: a
+  // recomputed summary reads the chunks written before it.
+  await Promise.all([
+    appendToChunks(session, appends),
+    writeChunks(session, written),
+    writeSeriesSummaries(
+      session,
+      series
+        .filter((row) => !replacedIn.has(row.number))
+        .filter((row) => (addedTo.get(row.number) ?? 0) > 0)
+        .map((row) =>
+          appendedSummary(
+            row,
+            addedTo.get(row.number)!,
+            groups.filter((group) => group.series === row),
+          ),
         ),
-      ),
-  );
-  if (replacedIn.size > 0)
-    await recomputeSeriesSummaries(session, Prisma.sql`s2.number = ANY(${[...replacedIn]}::int[])`);
+    ),
+    replacedIn.size > 0
+      ? recomputeSeriesSummaries(session, Prisma.sql`s2.number = ANY(${[...replacedIn]}::int[])`)
+      : null,
+  ]);
   return counts;
 }
 
@@ -284,19 +288,18 @@ export async function ingestPointsForAttempt(
   const rows = withoutRepeatedSteps(points);
   const keys = [...new Set(rows.map((row) => row.key))];
   const maxKeys = env().SCALEBOARD_MAX_METRIC_KEYS;
-  return rawTransaction(
-    db,
-    async (session) => {
-      const owner = await session.rows(Prisma.sql`/* prepared: attempt owns run */
+  return rawTransaction(db, async (session) => {
+    const owner = await session.rows(Prisma.sql`/* prepared: attempt owns run */
         SELECT 1 FROM "Run" WHERE id = ${runId} AND attempt = ${attempt} AND status = 'running' FOR SHARE`);
-      if (owner.length === 0) return false;
-      await writePoints(session, runId, rows, keys, maxKeys);
-      const step = rows.reduce((max, point) => Math.max(max, point.step), 0);
-      await session.rows(Prisma.sql`SELECT pg_notify('scaleboard_runs', ${JSON.stringify({ runId, step, keys })})`);
-      return true;
-    },
-    { timeoutMs: 60_000 },
-  );
+    if (owner.length === 0) return false;
+    const step = rows.reduce((max, point) => Math.max(max, point.step), 0);
+    await Promise.all([
+      writePoints(session, runId, rows, keys, maxKeys),
+      // Delivered at commit, so only when the points are stored.
+      session.rows(Prisma.sql`SELECT pg_notify('scaleboard_runs', ${JSON.stringify({ runId, step, keys })})`),
+    ]);
+    return true;
+  });
 }
 
 /**
