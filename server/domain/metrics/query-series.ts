@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type Db, rawTransaction } from "../../db.ts";
+import { type Db, rawRows } from "../../db.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { type ChartValue, toChartValue } from "./chart-value.ts";
 import {
@@ -379,14 +379,13 @@ function seriesPoint(point: PlacedPoint): SeriesPoint {
 }
 
 /**
- * Runs a read through node-postgres directly (db.ts: rawTransaction): Prisma's pipeline costs more CPU
- * a statement and turns every bytea into base64 and back, which cost more than the query. Its
- * columns are text, int4 and bytea only (db.ts says why).
+ * Runs a read through node-postgres directly (db.ts: rawRows, each statement limited to a minute):
+ * Prisma's pipeline costs more CPU a statement and turns every bytea into base64 and back, which
+ * cost more than the query. Its columns are text, int4 and bytea only (db.ts says why).
  */
 function readRows<T>(db: Db, statement: Prisma.Sql): Promise<T[]> {
-  return rawTransaction(db, (session) => session.rows<T>(statement), { timeoutMs: READ_TIMEOUT_MS });
+  return rawRows<T>(db, statement);
 }
-const READ_TIMEOUT_MS = 60_000;
 
 /** A window's steps and its chunks, read as points (readRaw). */
 type ReadWindow = { lo: number; hi: number; chunks: WindowChunk[] };
