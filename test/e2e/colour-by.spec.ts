@@ -1,5 +1,6 @@
 import { expect, test, type APIRequestContext, type Locator, type Page } from "@playwright/test";
 import { failOnBrowserErrors, trpc } from "./support.ts";
+import { luminance } from "../helpers/luminance.ts";
 
 /**
  * Colour by a parameter (issue #18 item 2), in Chromium on the compare page: 24 runs (six widths x four
@@ -66,16 +67,6 @@ async function lineColours(curves: Locator): Promise<Map<string, string>> {
     .evaluateAll((buttons) => buttons.map((button) => (button.textContent ?? "").trim()));
   expect(names).toHaveLength(colours.length);
   return new Map(names.map((name, index) => [name, colours[index]!]));
-}
-
-/** WCAG relative luminance of #rrggbb: the sequential scale's lightness rises with the value. */
-function luminance(hex: string): number {
-  const value = Number.parseInt(hex.slice(1), 16);
-  const linear = (channel: number) => {
-    const c = channel / 255;
-    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  };
-  return 0.2126 * linear((value >> 16) & 255) + 0.7152 * linear((value >> 8) & 255) + 0.0722 * linear(value & 255);
 }
 
 /** Same-width lines share a colour, widths differ, wider is lighter, and the key names each width's colour. */

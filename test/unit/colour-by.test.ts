@@ -6,6 +6,7 @@ import {
   defaultColourParam,
   isSeedParam,
 } from "../../app/_features/charts/colour-by.ts";
+import { luminance } from "../helpers/luminance.ts";
 
 const sweep = (widths: number[], seeds: number) =>
   widths.flatMap((width) =>
@@ -13,16 +14,6 @@ const sweep = (widths: number[], seeds: number) =>
       params: { "model.width": width, "training.seed": seed, "model.depth": 2, optimizer: "adam" },
     })),
   );
-
-/** WCAG relative luminance of #rrggbb. */
-function luminance(hex: string): number {
-  const value = Number.parseInt(hex.slice(1), 16);
-  const linear = (channel: number) => {
-    const c = channel / 255;
-    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  };
-  return 0.2126 * linear((value >> 16) & 255) + 0.7152 * linear((value >> 8) & 255) + 0.0722 * linear(value & 255);
-}
 
 describe("colour by a parameter", () => {
   it("never offers a seed", () => {
