@@ -17,6 +17,19 @@ import {
 } from "../domain/mlflow/mlflow-experiments.ts";
 import { getMlflowMetricHistoryBulkInterval } from "../domain/mlflow/mlflow-history-bulk.ts";
 import {
+  createLoggedModel,
+  deleteLoggedModel,
+  deleteLoggedModelTag,
+  finalizeLoggedModel,
+  loggedModelProto,
+  logLoggedModelParams,
+  logRunOutputs,
+  MAX_MODELS_PER_SEARCH,
+  readLoggedModel,
+  searchLoggedModels,
+  setLoggedModelTags,
+} from "../domain/mlflow/mlflow-logged-models.ts";
+import {
   createMlflowRun,
   deleteMlflowRun,
   deleteMlflowTag,
@@ -41,7 +54,8 @@ import { parseLenientJson } from "./lenient-json.ts";
  * /api/2.0/mlflow/*: the part of MLflow's tracking REST API (mlflow/protos/service.proto) that the
  * mlflow client's start_run, log_param(s), log_metric(s), set_tag(s), log_artifact and end_run use,
  * plus reads (get, search, metric history), datasets (log_input), experiment rename and notes, and
- * runs/delete (refused: runs are never deleted) and runs/restore. MLFLOW_TRACKING_URI=http://host:3000 and
+ * runs/delete (refused: runs are never deleted) and runs/restore, and MLflow 3's logged models
+ * (logged-models/*, runs/outputs: what mlflow.<flavor>.log_model sends). MLFLOW_TRACKING_URI=http://host:3000 and
  * MLFLOW_TRACKING_TOKEN=<API key> (sent as Authorization: Bearer) point a script here. Answers are
  * proto3 JSON as an MLflow server writes it; errors are { error_code, message } with MLflow's statuses.
  * The mapping to projects, experiments and runs is documented in server/domain/mlflow/.
@@ -90,6 +104,19 @@ const ZViewType = z
   .transform((view) => (view === "DELETED_ONLY" || String(view) === "2" ? "deletedOnly" : "active"))
   .optional();
 const ZStatus = z.enum(["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]);
+/** LoggedModelStatus by name or number; finalize sets READY or FAILED. */
+const ZModelStatus = z
+  .union([
+    z.enum(["LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED", "READY", "FAILED", "2", "3"]),
+    z.literal(2),
+    z.literal(3),
+  ])
+  .transform((status) =>
+    /^(LOGGED_MODEL_)?READY$|^2$/.test(String(status)) ? ("READY" as const) : ("FAILED" as const),
+  );
+/** A model's params and tags: 100 a request is enforced by the domain with a message naming it; this bounds parsing. */
+const ZModelEntries = z.array(ZKeyValue).max(10_000).default([]);
+const ZModelId = z.string().min(1, "Missing value for required parameter 'model_id'").max(100);
 
 const schemas = {
   getByName: z.object({ experiment_name: z.string().min(1, "Missing value for required parameter 'experiment_name'") }),
@@ -153,7 +180,7 @@ const schemas = {
       .default([]),
     models: z
       .array(z.unknown())
-      .max(0, "logged models (MLflow 3's model inputs) are not supported by Scaleboard")
+      .max(0, "logged models as a run's inputs (MLflow 3's model inputs) are not supported by Scaleboard")
       .default([]),
   }),
   setExperimentTag: z.object({
@@ -177,6 +204,36 @@ const schemas = {
     start_step: ZInt64.optional(),
     end_step: ZInt64.optional(),
     max_results: ZInt64.optional(),
+  }),
+  createLoggedModel: z.object({
+    experiment_id: z.string().min(1, "Missing value for required parameter 'experiment_id'"),
+    name: z.string().optional(),
+    model_type: z.string().optional(),
+    source_run_id: z.string().max(100).optional(),
+    params: ZModelEntries,
+    tags: ZModelEntries,
+  }),
+  modelId: z.object({ model_id: ZModelId }),
+  finalizeLoggedModel: z.object({ model_id: ZModelId, status: ZModelStatus }),
+  modelTags: z.object({ model_id: ZModelId, tags: ZModelEntries }),
+  modelParams: z.object({ model_id: ZModelId, params: ZModelEntries }),
+  modelTag: z.object({ model_id: ZModelId, key: z.string().min(1).max(1000) }),
+  searchLoggedModels: z.object({
+    experiment_ids: z
+      .union([z.array(z.string()), z.string().transform((id) => [id])])
+      .default([])
+      .pipe(z.array(z.string()).min(1, "Missing value for required parameter 'experiment_ids'")),
+    filter: z.string().max(10_000).optional(),
+    datasets: z.array(z.unknown()).optional(),
+    max_results: ZInt64.pipe(z.number().int().min(1).max(MAX_MODELS_PER_SEARCH)).optional(),
+    order_by: z.array(z.unknown()).optional(),
+    page_token: z.string().max(1000).optional(),
+  }),
+  logOutputs: z.object({
+    models: z
+      .array(z.object({ model_id: ZModelId, step: ZInt64.default(0) }))
+      .max(10_000)
+      .default([]),
   }),
   metricHistory: z.object({
     metric_key: z.string().min(1, "Missing value for required parameter 'metric_key'"),
@@ -393,6 +450,85 @@ const ENDPOINTS: Record<string, Endpoint> = {
       return {};
     },
   },
+  "POST logged-models": {
+    call: async (db, actor, fields) => {
+      const body = parse(schemas.createLoggedModel, fields);
+      const model = await createLoggedModel(db, actor, {
+        experimentId: body.experiment_id,
+        name: body.name,
+        modelType: body.model_type,
+        sourceRunId: body.source_run_id,
+        params: body.params,
+        tags: body.tags,
+      });
+      return { model };
+    },
+  },
+  "GET logged-models/{id}": {
+    reads: true,
+    call: async (db, actor, fields) => ({
+      model: loggedModelProto(await readLoggedModel(db, actor, parse(schemas.modelId, fields).model_id)),
+    }),
+  },
+  "PATCH logged-models/{id}": {
+    call: async (db, actor, fields) => {
+      const body = parse(schemas.finalizeLoggedModel, fields);
+      return { model: await finalizeLoggedModel(db, actor, body.model_id, body.status) };
+    },
+  },
+  "DELETE logged-models/{id}": {
+    call: (db, actor, fields) => deleteLoggedModel(db, actor, parse(schemas.modelId, fields).model_id),
+  },
+  "PATCH logged-models/{id}/tags": {
+    call: async (db, actor, fields) => {
+      const body = parse(schemas.modelTags, fields);
+      await setLoggedModelTags(db, actor, body.model_id, body.tags);
+      return {};
+    },
+  },
+  "DELETE logged-models/{id}/tags/{key}": {
+    call: async (db, actor, fields) => {
+      const body = parse(schemas.modelTag, fields);
+      await deleteLoggedModelTag(db, actor, body.model_id, body.key);
+      return {};
+    },
+  },
+  "POST logged-models/{id}/params": {
+    call: async (db, actor, fields) => {
+      const body = parse(schemas.modelParams, fields);
+      await logLoggedModelParams(db, actor, body.model_id, body.params);
+      return {};
+    },
+  },
+  "POST logged-models/search": {
+    reads: true,
+    call: async (db, actor, fields) => {
+      refuseRunBoundKey(actor, "Experiment");
+      const body = parse(schemas.searchLoggedModels, fields);
+      const unsupported = [
+        ...(body.filter?.trim() ? ["filter"] : []),
+        ...(body.order_by?.length ? ["order_by"] : []),
+        ...(body.datasets?.length ? ["datasets"] : []),
+      ];
+      if (unsupported.length)
+        throw new MlflowError(
+          "INVALID_PARAMETER_VALUE",
+          `logged-models/search: ${unsupported.join(", ")} not supported by Scaleboard (models are listed newest first)`,
+        );
+      return searchLoggedModels(db, actor.teamId, {
+        experimentIds: body.experiment_ids,
+        maxResults: body.max_results ?? 100,
+        pageToken: body.page_token,
+      });
+    },
+  },
+  "POST runs/outputs": {
+    call: async (db, actor, fields) => {
+      const runId = runIdOf(actor, fields);
+      await logRunOutputs(db, actor, runId, parse(schemas.logOutputs, fields).models);
+      return {};
+    },
+  },
   "GET metrics/get-history-bulk-interval": {
     reads: true,
     call: async (db, actor, fields) => {
@@ -433,18 +569,42 @@ async function experimentsSearch(db: Db, actor: KeyActor, fields: unknown) {
   return { experiments: page.experiments, ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
 }
 
+/**
+ * The endpoint a path names: a fixed path, or logged-models/{id}[/tags[/{key}]|/params] with the
+ * id (and tag key) from the path as the request's model_id (and key).
+ */
+function routeOf(method: string, path: readonly string[]): { endpoint?: Endpoint; pathFields: Record<string, string> } {
+  const fixed = ENDPOINTS[`${method} ${path.join("/")}`];
+  if (fixed) return { endpoint: fixed, pathFields: {} };
+  const [first, modelId, sub, ...key] = path;
+  if (first !== "logged-models" || !modelId || modelId === "search") return { pathFields: {} };
+  const pattern =
+    sub === undefined
+      ? "logged-models/{id}"
+      : sub === "tags" && key.length > 0
+        ? "logged-models/{id}/tags/{key}"
+        : key.length === 0 && (sub === "tags" || sub === "params")
+          ? `logged-models/{id}/${sub}`
+          : null;
+  const endpoint = pattern ? ENDPOINTS[`${method} ${pattern}`] : undefined;
+  return {
+    ...(endpoint ? { endpoint } : {}),
+    pathFields: { model_id: modelId, ...(key.length ? { key: key.join("/") } : {}) },
+  };
+}
+
 export async function handleMlflow(db: Db, request: Request, path: readonly string[]): Promise<Response> {
   const route = path.join("/");
   try {
-    const endpoint = ENDPOINTS[`${request.method} ${route}`];
+    const { endpoint, pathFields } = routeOf(request.method, path);
     if (!endpoint)
       return mlflowErrorResponse(
         "ENDPOINT_NOT_FOUND",
-        `No such endpoint: ${request.method} /api/2.0/mlflow/${route} (Scaleboard answers the tracking subset: experiments, runs, metrics/get-history and get-history-bulk-interval; not logged models or traces)`,
+        `No such endpoint: ${request.method} /api/2.0/mlflow/${route} (Scaleboard answers the tracking subset: experiments, runs, metrics/get-history and get-history-bulk-interval, logged models; not traces or the model registry)`,
       );
     const actor = await authenticate(db, request, endpoint.reads === true);
     const fields = await readFields(request);
-    return ok(await endpoint.call(db, actor, fields));
+    return ok(await endpoint.call(db, actor, { ...(fields as Record<string, unknown>), ...pathFields }));
   } catch (error) {
     if (error instanceof ZodError) {
       const issue = error.issues[0];

@@ -77,6 +77,9 @@ describe("a database migrated by the applier", () => {
       data: { projectId: project.id, title: "Width wins", runIds: [run.id], createdById: user.id },
     });
     await db.shareLink.create({ data: { reportId: report.id, tokenHash: "t1", createdById: user.id } });
+    await db.loggedModel.create({
+      data: { id: `m-${"a".repeat(32)}`, experimentId: experiment.id, sourceRunId: run.id, name: "model" },
+    });
 
     const loaded = await db.run.findUniqueOrThrow({
       where: { id: run.id },

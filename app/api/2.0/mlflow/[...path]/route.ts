@@ -17,4 +17,4 @@ async function handler(received: Request, context: { params: Promise<{ path: str
   return handleMlflow(getDb(), request, path);
 }
 
-export { handler as GET, handler as POST };
+export { handler as DELETE, handler as GET, handler as PATCH, handler as POST };
