@@ -111,12 +111,14 @@ describe("scaleboard CLI output", () => {
   it("redraws the live status over wrapped lines on a narrow terminal and ends cleanly on Ctrl-C", async () => {
     await local.database.db.run.updateMany({ data: { status: "queued" } });
     // A pseudo terminal 40 columns wide (script(1)); Ctrl-C is typed into it once two frames are drawn.
+    // script runs $SHELL -c: the shell execs the CLI, or a non-interactive dash would die of the same
+    // Ctrl-C (exit 130) whatever the CLI does. SHELL is pinned to dash so every machine runs this alike.
     const child = spawn(
       "script",
-      ["-qfec", "stty cols 40 rows 50; node bin/scaleboard.js status mlp-width", "/dev/null"],
+      ["-qfec", "stty cols 40 rows 50; exec node bin/scaleboard.js status mlp-width", "/dev/null"],
       {
         cwd: ROOT,
-        env: { ...process.env, DATABASE_URL: local.database.url, SCALEBOARD_AUTH: "" },
+        env: { ...process.env, SHELL: "/bin/sh", DATABASE_URL: local.database.url, SCALEBOARD_AUTH: "" },
         stdio: ["pipe", "pipe", "pipe"],
       },
     );
