@@ -245,7 +245,7 @@ describe("spec checks run off the event loop, within their time limit", () => {
     const { value, latencies } = await healthDuring(trpc(server, admin, "spec.diff", { experimentId, from: 1, to: 2 }));
     expect(value.status).toBe(413);
     expect(value.error?.message).toBe(
-      "diffing v1 and v2 took longer than 2 s, the limit for one spec: open the two versions side by side instead",
+      "diffing v1 and v2 took longer than 2 s of processor time, the limit for one spec: open the two versions side by side instead",
     );
     expect(Math.max(...latencies)).toBeLessThan(await healthBound());
   });

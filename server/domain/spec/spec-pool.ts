@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { AppError } from "../app-error.ts";
@@ -12,8 +13,16 @@ import type { SpecSources } from "./spec-versions.ts";
  * threads, never on the web server's event loop: a spec that takes too long has its thread
  * terminated and replaced, and its caller gets an issue naming the limit, while /api/health and
  * every other request go on being answered.
+ *
+ * The limit is the thread's own processor time where Linux tells it (/proc/self/task/TID/stat): the
+ * thread runs at a lower priority, so on a busy server a small spec can wait for the processor far
+ * longer than it computes, and a wall-clock limit refused it. A wall-clock limit WALL_FACTOR times as
+ * long still ends a thread that never gets enough processor to reach its own.
  */
 export const SPEC_TIME_LIMIT_MS = 2_000;
+const WALL_FACTOR = 10;
+/** Linux reports a thread's processor time in clock ticks of 1/100 s (USER_HZ) on every architecture. */
+const MS_PER_TICK = 10;
 const THREADS = 2;
 /** Heap of one thread: a sweep that would need more is refused like a slow one. */
 const THREAD_HEAP_MB = 512;
@@ -53,7 +62,27 @@ type Job = {
   resolve: (result: unknown) => void;
   reject: (error: unknown) => void;
 };
-type Thread = { worker: Worker; ready: boolean; job: Job | null; timer: NodeJS.Timeout | null };
+type Thread = {
+  worker: Worker;
+  ready: boolean;
+  /** The kernel's id of the thread, when it could read it: its processor time is then the limit. */
+  tid: number | null;
+  job: Job | null;
+  timer: NodeJS.Timeout | null;
+};
+
+/** Processor time (user + system) a thread of this process has used, in ms; null where it cannot be read. */
+export function threadCpuMs(tid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces) in parentheses: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks * MS_PER_TICK : null;
+  } catch {
+    return null;
+  }
+}
 
 /** A spec over a limit is answered like any bad spec: with an issue, naming the limit. */
 const specOverLimit = (fileName: string) => (over: string) =>
@@ -119,11 +148,12 @@ export class SpecPool {
       workerData: { roots: packageRoots() },
       resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
     });
-    const thread: Thread = { worker, ready: false, job: null, timer: null };
+    const thread: Thread = { worker, ready: false, tid: null, job: null, timer: null };
     worker.unref();
-    worker.on("message", (message: { ready?: true; result?: unknown; failure?: string }) => {
+    worker.on("message", (message: { ready?: true; tid?: number | null; result?: unknown; failure?: string }) => {
       if (message.ready) {
         thread.ready = true;
+        thread.tid = typeof message.tid === "number" && threadCpuMs(message.tid) !== null ? message.tid : null;
         return this.dispatch();
       }
       const job = this.finish(thread);
@@ -145,7 +175,10 @@ export class SpecPool {
     return thread;
   }
 
-  /** Hands waiting specs to ready, idle threads; each gets SPEC_TIME_LIMIT_MS from then. */
+  /**
+   * Hands waiting specs to ready, idle threads; each gets SPEC_TIME_LIMIT_MS of the thread's processor
+   * time from then (of wall-clock time where that cannot be read), and WALL_FACTOR times as long in all.
+   */
   private dispatch() {
     for (const thread of this.threads) {
       if (!thread.ready || thread.job) continue;
@@ -153,14 +186,41 @@ export class SpecPool {
       if (!job) return;
       thread.job = job;
       thread.worker.ref();
-      thread.timer = setTimeout(() => {
-        const timedOut = this.finish(thread);
-        timedOut?.reject(job.refuse(`took longer than ${this.timeLimitMs / 1000} s, the limit for one spec`));
-        this.retire(thread);
-        void thread.worker.terminate();
-      }, this.timeLimitMs);
+      this.watch(thread, job);
       thread.worker.postMessage({ id: 0, task: job.task });
     }
+  }
+
+  private watch(thread: Thread, job: Job) {
+    const seconds = (ms: number) => `${ms / 1000} s`;
+    const stop = (over: string) => {
+      this.finish(thread)?.reject(job.refuse(over));
+      this.retire(thread);
+      void thread.worker.terminate();
+    };
+    const cpuAtStart = thread.tid === null ? null : threadCpuMs(thread.tid);
+    if (thread.tid === null || cpuAtStart === null) {
+      thread.timer = setTimeout(
+        () => stop(`took longer than ${seconds(this.timeLimitMs)}, the limit for one spec`),
+        this.timeLimitMs,
+      );
+      return;
+    }
+    const tid = thread.tid;
+    const wallDeadline = Date.now() + this.timeLimitMs * WALL_FACTOR;
+    const every = Math.max(10, Math.min(100, this.timeLimitMs / 4));
+    const check = () => {
+      if (thread.job !== job) return;
+      const used = (threadCpuMs(tid) ?? Number.POSITIVE_INFINITY) - cpuAtStart;
+      if (used >= this.timeLimitMs)
+        return stop(`took longer than ${seconds(this.timeLimitMs)} of processor time, the limit for one spec`);
+      if (Date.now() >= wallDeadline)
+        return stop(
+          `was still running after ${seconds(this.timeLimitMs * WALL_FACTOR)} on a busy server, the limit for one spec`,
+        );
+      thread.timer = setTimeout(check, Math.min(every, this.timeLimitMs - used));
+    };
+    thread.timer = setTimeout(check, Math.min(every, this.timeLimitMs));
   }
 
   private finish(thread: Thread): Job | null {

@@ -12,9 +12,14 @@ import { register } from "tsx/esm/api";
 
 // A spec being checked yields the CPU to the web server's own thread and the database: on Linux
 // this thread (not the process) runs at a lower priority. Elsewhere it runs at the usual one.
+// Its kernel thread id also lets the pool limit the processor time this thread uses (spec-pool.ts).
+let tid = null;
 try {
   const threadId = Number(path.basename(readlinkSync("/proc/thread-self")));
-  if (Number.isInteger(threadId)) os.setPriority(threadId, 10);
+  if (Number.isInteger(threadId)) {
+    tid = threadId;
+    os.setPriority(threadId, 10);
+  }
 } catch {
   // no /proc/thread-self (not Linux) or no right to change it: the usual priority
 }
@@ -31,4 +36,4 @@ parentPort.on("message", ({ id, task }) => {
     parentPort.postMessage({ id, failure: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   }
 });
-parentPort.postMessage({ ready: true });
+parentPort.postMessage({ ready: true, tid });
