@@ -16,6 +16,9 @@ export default defineConfig({
         },
       },
       {
+        // `npm run test:integration` passes --maxWorkers=3: its files mostly wait on PostgreSQL, child
+        // processes and training, and vitest's default (cores - 1) ran them one at a time on 2 cores
+        // (476 s in CI; 320 s with three at a time, all passing, on the embedded server and on PostgreSQL 15).
         test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
