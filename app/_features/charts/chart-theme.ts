@@ -1,7 +1,3 @@
-"use client";
-
-import { useSyncExternalStore } from "react";
-
 /**
  * Series colours, distinct up to 20 lines: Tableau 10 first (the look of a few runs), then ten hues
  * and lightnesses Tableau 10 does not use (cyan, olive, orchid, violet, forest, maroon, navy, black,
@@ -140,19 +136,4 @@ export function chartTheme(dark: boolean): ChartTheme {
         background: "#ffffff",
         accent: "#4f46e5",
       };
-}
-
-function subscribe(onChange: () => void): () => void {
-  const observer = new MutationObserver(onChange);
-  observer.observe(document.documentElement, { attributes: true, attributeFilter: ["class"] });
-  return () => observer.disconnect();
-}
-
-/** Follows the theme toggle, which flips the `dark` class on <html>. */
-export function useDarkMode(): boolean {
-  return useSyncExternalStore(
-    subscribe,
-    () => document.documentElement.classList.contains("dark"),
-    () => false,
-  );
 }

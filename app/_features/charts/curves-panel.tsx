@@ -4,7 +4,6 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import dynamic from "next/dynamic";
 import { useCallback, useEffect, useId, useMemo, useRef, useState, type ReactNode } from "react";
 import { curvesCsv } from "../../_lib/chart-csv.ts";
-import { smoothingWeight } from "~/server/domain/metrics/ema.ts";
 import { useTRPC } from "../../_trpc/react.tsx";
 import { MetricSearch } from "../../_ui/ui.tsx";
 import {
@@ -18,10 +17,10 @@ import {
   ToolbarLabel,
   ToolButton,
 } from "./chart-frame.tsx";
-import { ChartLegend, ColourScaleKey, type ChartLegendEntry } from "./chart-legend.tsx";
-import { seriesColor, useDarkMode, withAlpha } from "./chart-theme.ts";
+import { ChartLegend, ColourScaleKey } from "./chart-legend.tsx";
+import { useDarkMode } from "./dark-mode.ts";
 import { colourByOptions, colourByParam, defaultColourParam } from "./colour-by.ts";
-import { formatCount, formatDuration, formatFlops, formatTick } from "./format.ts";
+import { formatCount, formatTick } from "./format.ts";
 import {
   MAX_CHART_RUNS,
   POINTS_PER_RUN,
@@ -30,35 +29,22 @@ import {
   type SeriesRequest,
   type XAxis,
 } from "./series-request.ts";
-import type { ChartController, PlotDataset, XWindow } from "./line-canvas.tsx";
-import { nonFiniteMarkers, seriesLine } from "./series-points.ts";
-import { groupedDatasets, groupLabel } from "./run-groups.ts";
-import { smoothEma, type XY } from "./smoothing.ts";
+import type { ChartController, XWindow } from "./line-canvas.tsx";
+import {
+  curveDatasets,
+  missingPointsText,
+  visibleDatasets,
+  X_FORMATS,
+  X_LABELS,
+  type ChartRun,
+} from "./curve-datasets.ts";
+import { seriesLine } from "./series-points.ts";
 import { readEnum, readNumber, useUrlState } from "./url-state.ts";
 
 const loadLineCanvas = () => import("./line-canvas.tsx");
 const LineCanvas = dynamic(loadLineCanvas, { ssr: false, loading: () => <ChartSkeleton /> });
 
-export { MAX_CHART_RUNS, X_AXES, type XAxis };
-
-const X_LABELS: Record<XAxis, string> = {
-  step: "step",
-  wallclock: "wall-clock (s)",
-  flops: "FLOPs",
-  samples: "samples",
-  tokens: "tokens",
-  "time/train_seconds": "training time (s)",
-};
-const X_FORMATS: Record<XAxis, (value: number) => string> = {
-  step: (value) => formatCount(value, 4),
-  wallclock: formatDuration,
-  flops: formatFlops,
-  samples: (value) => formatCount(value),
-  tokens: (value) => formatCount(value),
-  "time/train_seconds": formatDuration,
-};
-
-export type ChartRun = { id: string; name: string; params: Record<string, unknown> };
+export { MAX_CHART_RUNS, X_AXES, type ChartRun, type XAxis };
 
 export type CurvesDefaults = { metric?: string; x?: XAxis; logX?: boolean; logY?: boolean; groupBy?: string };
 
@@ -234,7 +220,6 @@ export function CurvesPanel({
     queryFn: (context) => takePreloadedSeries(seriesRequest, context.signal) ?? seriesOptions.queryFn!(context),
   });
 
-  const runById = useMemo(() => new Map(plotted.map((run, index) => [run.id, { run, index }])), [plotted]);
   // The wire form is two arrays per run (see pack-series.ts); Chart.js wants {x, y} points, with a
   // zoom window's neighbours outside it so that every line crossing it is drawn to its edges.
   const lines = useMemo(
@@ -243,80 +228,15 @@ export function CurvesPanel({
   );
 
   // What the legend says of a run (or group) without a point of the metric here.
-  const missingText = zoomed
-    ? "no points in this range"
-    : x === "step"
-      ? `no ${metric}`
-      : `no ${metric} against ${X_LABELS[x]}`;
-  const { datasets, legend } = useMemo(() => {
-    const datasets: PlotDataset[] = [];
-    const legend: ChartLegendEntry[] = [];
-    const rows = (lines ?? []).filter((entry) => runById.has(entry.runId));
-    if (!groupBy) {
-      for (const entry of rows) {
-        const { run, index } = runById.get(entry.runId)!;
-        const color = colouring ? colouring.colorOf(run.params) : seriesColor(index, dark);
-        // A run with no point says why in the legend and draws nothing.
-        if (entry.points.length === 0) {
-          legend.push({ seriesId: run.id, label: run.name, color, missing: missingText });
-          continue;
-        }
-        legend.push({ seriesId: run.id, label: run.name, color });
-        const raw: XY[] = entry.points;
-        const markers = nonFiniteMarkers(raw, { key: run.id, seriesId: run.id, label: run.name, color });
-        if (markers) datasets.push(markers);
-        // Zoomed, the EMA continues from the points before the window (when computed for this weight).
-        const start = entry.ema && entry.ema.weight === smoothingWeight(smoothing) ? entry.ema : undefined;
-        if (smoothing > 0) {
-          datasets.push({
-            key: `${run.id}:raw`,
-            role: "raw",
-            seriesId: run.id,
-            label: `${run.name} (raw)`,
-            data: raw,
-            borderColor: withAlpha(color, 0.28),
-            borderWidth: 1,
-          });
-        }
-        datasets.push({
-          key: run.id,
-          role: "main",
-          seriesId: run.id,
-          label: run.name,
-          data: smoothing > 0 ? smoothEma(raw, smoothing, start) : raw,
-          borderColor: color,
-          backgroundColor: color,
-        });
-      }
-      return { datasets, legend };
-    }
-    const members = rows.map((entry) => ({
-      group: groupLabel(groupBy, runById.get(entry.runId)!.run.params[groupBy]),
-      points: entry.points,
-      ...(entry.ema && entry.ema.weight === smoothingWeight(smoothing) ? { start: entry.ema } : {}),
-    }));
-    return groupedDatasets(members, { smoothing, dark, missing: missingText });
-  }, [lines, runById, groupBy, smoothing, dark, missingText, colouring]);
+  const missingText = missingPointsText(zoomed, x, metric);
+  const { datasets, legend } = useMemo(
+    () =>
+      curveDatasets({ lines: lines ?? [], runs: plotted, groupBy, smoothing, dark, colouring, missing: missingText }),
+    [lines, plotted, groupBy, smoothing, dark, colouring, missingText],
+  );
 
   // What is drawn is what is exported: hidden series left out, values a log axis cannot place as gaps.
-  const drawn = useMemo(
-    () =>
-      datasets
-        .filter((dataset) => !hidden.has(dataset.seriesId))
-        .map((dataset) =>
-          logX || logY
-            ? {
-                ...dataset,
-                data: dataset.data.map((point) =>
-                  (logX && point.x <= 0) || (logY && point.y !== null && point.y <= 0 && dataset.role !== "marker")
-                    ? { ...point, y: null }
-                    : point,
-                ),
-              }
-            : dataset,
-        ),
-    [datasets, hidden, logX, logY],
-  );
+  const drawn = useMemo(() => visibleDatasets(datasets, hidden, logX, logY), [datasets, hidden, logX, logY]);
 
   const onWindowChange = useCallback(
     (window: XWindow) =>

@@ -11,38 +11,23 @@ import {
   LogarithmicScale,
   PointElement,
   Tooltip,
-  type ChartDataset,
-  type ChartOptions,
   type Plugin,
-  type TooltipItem,
 } from "chart.js";
 import zoomPlugin from "chartjs-plugin-zoom";
 import { useEffect, useMemo, useRef, type RefObject } from "react";
 import { Line } from "react-chartjs-2";
-import { chartTheme } from "./chart-theme.ts";
-import { tickLabel } from "./log-ticks.ts";
+import {
+  backgroundPlugin,
+  drawnMarkerPlugin,
+  lineChartOptions,
+  type PlotDataset,
+  type XWindow,
+} from "./line-chart-config.ts";
 import type { XY } from "./smoothing.ts";
 
+export type { DatasetRole, PlotDataset, XWindow } from "./line-chart-config.ts";
+
 ChartJS.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip, Filler, zoomPlugin);
-
-/**
- * What a dataset is: the line a legend entry names, or a faint raw curve or band edge behind it, or
- * the markers of a line's NaN and infinite values (series-points.ts), on the hidden `edge` axis.
- */
-export type DatasetRole = "main" | "raw" | "band-low" | "band-high" | "points" | "highlight" | "marker";
-
-/** Datasets as drawn: the caller has already left out hidden series and values a log axis cannot place. */
-export type PlotDataset = ChartDataset<"line", XY[]> & {
-  /** Unique and stable across renders: react-chartjs-2 matches datasets by it. */
-  key: string;
-  role: DatasetRole;
-  /** The legend entry (run or group) this dataset belongs to, hidden together with it. */
-  seriesId: string;
-  /** Extra tooltip lines per point index (e.g. "3 seeds, min 2.31, max 2.40"). */
-  notes?: (string | null)[];
-};
-
-export type XWindow = { min: number; max: number };
 
 export type ChartController = {
   /** A PNG of the chart as drawn, on the theme's background. */
@@ -67,103 +52,21 @@ export type LineCanvasProps = {
   controller: RefObject<ChartController | null>;
   ariaLabel: string;
   height?: number;
+  /** Called once, after the first draw with points (the compare page then removes its early chart). */
+  onFirstDraw?: () => void;
 };
 
-/** Fills the canvas before drawing so a PNG export is not transparent (unreadable in dark viewers). */
-const backgroundPlugin: Plugin<"line"> = {
-  id: "scaleboardBackground",
-  beforeDraw(chart, _args, options: { color?: string }) {
-    const { ctx, width, height } = chart;
-    ctx.save();
-    ctx.globalCompositeOperation = "destination-over";
-    ctx.fillStyle = options.color ?? "#ffffff";
-    ctx.fillRect(0, 0, width, height);
-    ctx.restore();
-  },
-};
-
-/**
- * Marks the canvas once drawn: data-series (lines a legend names, with points), data-series-colors
- * (their colours, space-separated), data-lines-in-view (those with a segment across the plot area,
- * e.g. a line crossing a zoom window), data-non-finite (NaN and infinity markers shown) and data-drawn-at
- * (performance.now() of the first draw showing that many). Browser tests and the dashboard bench read these.
- */
-const drawnMarkerPlugin: Plugin<"line"> = {
-  id: "scaleboardDrawnMarker",
-  afterDraw(chart) {
-    const canvas = chart.canvas;
-    const series = String(
-      chart.data.datasets.filter((dataset) => (dataset as PlotDataset).role === "main" && dataset.data.length > 0)
-        .length,
-    );
-    // The colours of the lines a legend names, in order: a reader (and a test) can tell them apart.
-    canvas.dataset.seriesColors = chart.data.datasets
-      .filter((dataset) => (dataset as PlotDataset).role === "main")
-      .map((dataset) => String(dataset.borderColor))
-      .join(" ");
-    canvas.dataset.nonFinite = String(
-      chart.data.datasets.reduce(
-        (sum, dataset, index) =>
-          (dataset as PlotDataset).role === "marker" && !chart.getDatasetMeta(index).hidden
-            ? sum + dataset.data.length
-            : sum,
-        0,
-      ),
-    );
-    const area = chart.chartArea;
-    canvas.dataset.linesInView = String(
-      chart.data.datasets.filter((dataset, index) => {
-        const meta = chart.getDatasetMeta(index);
-        if ((dataset as PlotDataset).role !== "main" || meta.hidden) return false;
-        // A line's elements are PointElements; a skipped one is a gap.
-        const points = meta.data as PointElement[];
-        return points.some((point, at) => {
-          const previous = points[at - 1];
-          if (!previous || point.skip || previous.skip) return false;
-          // The segment clipped to the plot's width must reach into its height.
-          const left = Math.max(area.left, Math.min(previous.x, point.x));
-          const right = Math.min(area.right, Math.max(previous.x, point.x));
-          if (left > right) return false;
-          const yAt = (x: number) =>
-            point.x === previous.x
-              ? point.y
-              : previous.y + ((point.y - previous.y) * (x - previous.x)) / (point.x - previous.x);
-          return Math.max(yAt(left), yAt(right)) >= area.top && Math.min(yAt(left), yAt(right)) <= area.bottom;
-        });
-      }).length,
-    );
-    if (canvas.dataset.series === series) return;
-    canvas.dataset.series = series;
-    canvas.dataset.drawnAt = String(performance.now());
-  },
-};
-
-/**
- * The y range the lines take inside an x window: their points in it and, where a segment crosses an
- * edge, its value there (linear in x). Null when no line reaches the window.
- */
-function yRangeIn(datasets: readonly PlotDataset[], window: XWindow, logY: boolean): XWindow | null {
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  const include = (y: number) => {
-    if (!Number.isFinite(y) || (logY && y <= 0)) return;
-    min = Math.min(min, y);
-    max = Math.max(max, y);
+/** Calls back once after the first draw that shows any dataset's points. */
+function firstDrawPlugin(onFirstDraw: (() => void) | undefined): Plugin<"line"> {
+  let called = false;
+  return {
+    id: "scaleboardFirstDraw",
+    afterDraw(chart) {
+      if (called || !onFirstDraw || !chart.data.datasets.some((dataset) => dataset.data.length > 0)) return;
+      called = true;
+      onFirstDraw();
+    },
   };
-  for (const dataset of datasets) {
-    if (dataset.role === "marker") continue;
-    const points = dataset.data;
-    points.forEach((point, index) => {
-      if (point.y === null) return;
-      if (point.x >= window.min && point.x <= window.max) include(point.y);
-      const next = points[index + 1];
-      if (!next || next.y === null || next.x === point.x) return;
-      for (const edge of [window.min, window.max])
-        if ((point.x - edge) * (next.x - edge) < 0)
-          include(point.y + ((next.y - point.y) * (edge - point.x)) / (next.x - point.x));
-    });
-  }
-  return min <= max ? { min, max } : null;
 }
 
 export default function LineCanvas(props: LineCanvasProps) {
@@ -181,6 +84,7 @@ export default function LineCanvas(props: LineCanvasProps) {
     controller,
     ariaLabel,
     height = 320,
+    onFirstDraw,
   } = props;
   const chartRef = useRef<ChartJS<"line", XY[]> | null>(null);
   const windowChange = useRef(onWindowChange);
@@ -201,102 +105,25 @@ export default function LineCanvas(props: LineCanvasProps) {
     };
   }, [controller]);
 
-  const theme = chartTheme(dark);
-
-  const yWindow = useMemo(() => (xWindow ? yRangeIn(datasets, xWindow, logY) : null), [datasets, xWindow, logY]);
-  const manySeries = datasets.filter((dataset) => dataset.role === "main" || dataset.role === "points").length > 12;
-  const options = useMemo((): ChartOptions<"line"> => {
-    const reportWindow = ({ chart }: { chart: ChartJS }) => {
-      const scale = chart.scales.x;
-      if (scale) windowChange.current?.({ min: scale.min, max: scale.max });
-    };
-    return {
-      animation: false,
-      parsing: false,
-      normalized: true,
-      responsive: true,
-      maintainAspectRatio: false,
-      spanGaps: false,
-      // Runs logged at the same x all tie on x distance; with many of them, the tooltip names the nearest in both axes.
-      interaction: { mode: "nearest", axis: manySeries ? "xy" : "x", intersect: false },
-      elements: { point: { radius: 0, hoverRadius: 3 }, line: { borderWidth: 1.5 } },
-      scales: {
-        x: {
-          type: logX ? "logarithmic" : "linear",
-          min: xWindow && (!logX || xWindow.min > 0) ? xWindow.min : undefined,
-          max: xWindow ? xWindow.max : undefined,
-          title: { display: true, text: xTitle, color: theme.muted },
-          ticks: { color: theme.muted, maxRotation: 0, autoSkipPadding: 12, callback: tickLabel(formatX, logX) },
-          grid: { color: theme.grid },
-          border: { color: theme.grid },
-        },
-        y: {
-          type: logY ? "logarithmic" : "linear",
-          // Chart.js scales y to the points inside the x range; a line crossing a zoom window from points beyond it counts too.
-          ...(yWindow ? { suggestedMin: yWindow.min, suggestedMax: yWindow.max } : {}),
-          title: { display: true, text: yTitle, color: theme.muted },
-          ticks: { color: theme.muted, callback: tickLabel(formatY, logY) },
-          grid: { color: theme.grid },
-          border: { color: theme.grid },
-        },
-        // Where non-finite markers sit: 1 the plot's top edge, 0 its bottom, whatever the y axis shows.
-        edge: { axis: "y", type: "linear", display: false, min: -0.03, max: 1.03 },
-      },
-      plugins: {
-        legend: { display: false },
-        tooltip: {
-          filter: (item: TooltipItem<"line">) => {
-            const role = (item.dataset as PlotDataset).role;
-            return role === "main" || role === "points" || role === "highlight" || role === "marker";
-          },
-          itemSort: (a, b) => (a.parsed.y ?? 0) - (b.parsed.y ?? 0),
-          callbacks: {
-            title: (items) => (items[0] ? `${xTitle} ${formatX(items[0].parsed.x ?? 0)}` : ""),
-            label: (item) => {
-              const dataset = item.dataset as PlotDataset;
-              const point = item.raw as XY;
-              const note = dataset.notes?.[item.dataIndex];
-              const value =
-                point.value === undefined ? formatY(item.parsed.y ?? Number.NaN) : point.value.replace(/^Inf/, "+Inf");
-              const notes = [note, point.interpolated ? `${xTitle} interpolated` : null].filter(Boolean);
-              return `${dataset.label ?? ""}: ${value}${notes.length ? ` (${notes.join("; ")})` : ""}`;
-            },
-          },
-        },
-        zoom: {
-          zoom: {
-            mode: "x",
-            wheel: { enabled: Boolean(onWindowChange), modifierKey: "ctrl" },
-            drag: {
-              enabled: Boolean(onWindowChange),
-              threshold: 8,
-              backgroundColor: dark ? "rgba(165,180,252,0.15)" : "rgba(79,70,229,0.12)",
-            },
-            pinch: { enabled: Boolean(onWindowChange) },
-            onZoomComplete: reportWindow,
-          },
-          pan: { enabled: Boolean(onWindowChange), mode: "x", modifierKey: "shift", onPanComplete: reportWindow },
-        },
-        // @ts-expect-error: the inline background plugin's options are not in Chart.js's registry types.
-        scaleboardBackground: { color: theme.background },
-      },
-    };
-  }, [
-    logX,
-    logY,
-    xWindow,
-    xTitle,
-    yTitle,
-    formatX,
-    formatY,
-    theme.muted,
-    theme.grid,
-    theme.background,
-    dark,
-    onWindowChange,
-    manySeries,
-    yWindow,
-  ]);
+  // The ref keeps the options stable while the parent passes a new callback each render.
+  const zoomable = Boolean(onWindowChange);
+  const options = useMemo(
+    () =>
+      lineChartOptions({
+        datasets,
+        dark,
+        logX,
+        logY,
+        xTitle,
+        yTitle,
+        formatX,
+        formatY,
+        xWindow,
+        onWindowChange: zoomable ? (window) => windowChange.current?.(window) : null,
+      }),
+    [datasets, dark, logX, logY, xTitle, yTitle, formatX, formatY, xWindow, zoomable],
+  );
+  const plugins = useMemo(() => [backgroundPlugin, drawnMarkerPlugin(), firstDrawPlugin(onFirstDraw)], [onFirstDraw]);
 
   return (
     <div style={{ height }} className="relative">
@@ -305,7 +132,7 @@ export default function LineCanvas(props: LineCanvasProps) {
         datasetIdKey="key"
         data={{ datasets }}
         options={options}
-        plugins={[backgroundPlugin, drawnMarkerPlugin]}
+        plugins={plugins}
         role="img"
         aria-label={ariaLabel}
         fallbackContent={<p>{ariaLabel}</p>}

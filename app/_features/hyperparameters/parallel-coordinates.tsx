@@ -2,7 +2,8 @@
 
 import { useEffect, useRef, useState, type PointerEvent, type RefObject } from "react";
 import { formatMetric } from "../charts/format.ts";
-import { chartTheme, useDarkMode } from "../charts/chart-theme.ts";
+import { chartTheme } from "../charts/chart-theme.ts";
+import { useDarkMode } from "../charts/dark-mode.ts";
 import { type Axis, type Brush, type SweepPoint, valueOn } from "./axes.ts";
 
 /**

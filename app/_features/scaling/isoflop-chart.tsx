@@ -5,7 +5,8 @@ import dynamic from "next/dynamic";
 import { useRef } from "react";
 import type { AppRouter } from "~/server/api/root.ts";
 import { ChartSkeleton } from "../charts/chart-frame.tsx";
-import { seriesColor, useDarkMode } from "../charts/chart-theme.ts";
+import { seriesColor } from "../charts/chart-theme.ts";
+import { useDarkMode } from "../charts/dark-mode.ts";
 import { formatCount, formatFlops, formatMetric } from "../charts/format.ts";
 import type { ChartController, PlotDataset } from "../charts/line-canvas.tsx";
 

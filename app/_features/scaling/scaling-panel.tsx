@@ -17,7 +17,8 @@ import {
   ToolbarLabel,
   ToolButton,
 } from "../charts/chart-frame.tsx";
-import { seriesColor, useDarkMode, withAlpha } from "../charts/chart-theme.ts";
+import { seriesColor, withAlpha } from "../charts/chart-theme.ts";
+import { useDarkMode } from "../charts/dark-mode.ts";
 import { formatCount, formatDuration, formatFlops, formatMetric } from "../charts/format.ts";
 import type { ChartController, PlotDataset } from "../charts/line-canvas.tsx";
 import { readEnum, readNumber, useUrlState } from "../charts/url-state.ts";
