@@ -1,4 +1,6 @@
 import type { NextConfig } from "next";
+import { PHASE_DEVELOPMENT_SERVER, PHASE_PRODUCTION_BUILD } from "next/constants";
+import { buildEarlyCurves } from "./scripts/build-early-curves.ts";
 import { parseEnv } from "./server/env.ts";
 
 const env = parseEnv();
@@ -45,8 +47,20 @@ const nextConfig: NextConfig = {
       { source: "/:path*", headers: SECURITY_HEADERS },
       // A share page's URL is its credential: no Referer at all leaves it (the last match wins).
       { source: "/r/:path*", headers: [{ key: "Referrer-Policy", value: "no-referrer" }] },
+      // The early chart's script: pages ask for it with its content hash (?v=), so a build changes the URL.
+      {
+        source: "/scaleboard/:path*",
+        headers: [{ key: "Cache-Control", value: "public, max-age=31536000, immutable" }],
+      },
     ];
   },
 };
 
-export default nextConfig;
+/**
+ * Each build (and the dev server) first bundles the compare page's early chart into public/
+ * (scripts/build-early-curves.ts): a script that runs before Next's own, which Next cannot emit.
+ */
+export default function config(phase: string): NextConfig {
+  if (phase === PHASE_PRODUCTION_BUILD || phase === PHASE_DEVELOPMENT_SERVER) buildEarlyCurves(import.meta.dirname);
+  return nextConfig;
+}

@@ -3,7 +3,7 @@
 import { keepPreviousData, skipToken, useQuery } from "@tanstack/react-query";
 import dynamic from "next/dynamic";
 import Link from "next/link";
-import { startTransition, Suspense, useCallback, useMemo, useState } from "react";
+import { startTransition, useCallback, useMemo, useState } from "react";
 import { CurvesPanel, MAX_CHART_RUNS, type ChartRun, type CurvesView } from "../_features/charts/curves-panel.tsx";
 import { AddToReport } from "../_features/reports/add-to-report.tsx";
 import { formatCount, formatDuration, formatFlops, formatMetric } from "../_features/charts/format.ts";
@@ -41,17 +41,17 @@ const compareColumns = (metric: string) => [
   { label: `Best ${metric}`, numeric: true },
 ];
 
-export function CompareView() {
-  return (
-    <Suspense
-      fallback={<div aria-busy="true" className="h-64 animate-pulse rounded-xl bg-slate-200 dark:bg-slate-800" />}
-    >
-      <CompareViewInner />
-    </Suspense>
-  );
+/**
+ * `earlyScript`: the early chart's script (early-curves/), which draws the preloaded curves while the
+ * page hydrates. No Suspense boundary around the view: the page is rendered per request (nothing for
+ * useSearchParams to bail out of), and a boundary would stream the view after the shell, hidden until
+ * React reveals it on a later animation frame, and the early chart with it.
+ */
+export function CompareView({ earlyScript }: { earlyScript: string | null }) {
+  return <CompareViewInner earlyScript={earlyScript} />;
 }
 
-function CompareViewInner() {
+function CompareViewInner({ earlyScript }: { earlyScript: string | null }) {
   const trpc = useTRPC();
   const { params } = useUrlState();
   const runIds = useMemo(() => [...new Set(readList(params, "runs"))].slice(0, 500), [params]);
@@ -174,6 +174,7 @@ function CompareViewInner() {
           defaults={{ metric, x: "step" }}
           onSettled={curvesSettled}
           onViewChange={setChartView}
+          earlyScript={earlyScript}
         />
         <ScalingPanel
           hold={!curvesDrawn}

@@ -1,4 +1,5 @@
 import { redirect } from "next/navigation";
+import { earlyCurvesScript } from "../_features/charts/early-curves/early-curves-script.ts";
 import { compareSeriesRequest, seriesUrl } from "../_features/charts/series-request.ts";
 import { readList } from "../_features/charts/url-read.ts";
 import { getViewer } from "../_lib/viewer.ts";
@@ -36,10 +37,11 @@ export default async function ComparePage({
   }
   const request = compareSeriesRequest(params, defaultMetric);
   // A <link> element, not react-dom's preload(): Next drops a server component's late preload hints.
+  // With it, the early chart (early-curves/) draws those points while the page hydrates.
   return (
     <HydrateClient>
       {request ? <link rel="preload" as="fetch" href={seriesUrl(request)} crossOrigin="anonymous" /> : null}
-      <CompareView />
+      <CompareView earlyScript={request ? earlyCurvesScript() : null} />
     </HydrateClient>
   );
 }

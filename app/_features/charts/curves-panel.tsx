@@ -25,6 +25,7 @@ import {
   MAX_CHART_RUNS,
   POINTS_PER_RUN,
   X_AXES,
+  seriesUrl,
   takePreloadedSeries,
   type SeriesRequest,
   type XAxis,
@@ -38,6 +39,7 @@ import {
   X_LABELS,
   type ChartRun,
 } from "./curve-datasets.ts";
+import { EarlyCurvesSlot } from "./early-curves/early-curves-slot.tsx";
 import { seriesLine } from "./series-points.ts";
 import { readEnum, readNumber, useUrlState } from "./url-state.ts";
 
@@ -67,6 +69,11 @@ type CurvesPanelProps = {
   onSettled?: () => void;
   /** Called with what the chart shows whenever it changes (metric, axes, grouping). */
   onViewChange?: (view: CurvesView) => void;
+  /**
+   * The early chart's script (early-curves/), where the page preloads this panel's first points: it
+   * draws them while the page hydrates, then the panel's own chart draws over them.
+   */
+  earlyScript?: string | null;
 };
 
 function roundWindow(value: number): number {
@@ -84,6 +91,7 @@ export function CurvesPanel({
   testId = "curves-panel",
   onSettled,
   onViewChange,
+  earlyScript = null,
 }: CurvesPanelProps) {
   const trpc = useTRPC();
   const dark = useDarkMode();
@@ -217,8 +225,13 @@ export function CurvesPanel({
   // The first answer may be the one the page preloaded (series-request.ts); every other comes from metrics.series.
   const series = useQuery({
     ...seriesOptions,
-    queryFn: (context) => takePreloadedSeries(seriesRequest, context.signal) ?? seriesOptions.queryFn!(context),
+    queryFn: (context) => takePreloadedSeries(seriesRequest) ?? seriesOptions.queryFn!(context),
   });
+
+  // The early chart stays until this panel's chart has drawn, and only while it shows what was first asked for.
+  const [liveDrawn, setLiveDrawn] = useState(false);
+  const markLiveDrawn = useCallback(() => setLiveDrawn(true), []);
+  const [earlyUrl] = useState(() => seriesUrl(seriesRequest));
 
   // The wire form is two arrays per run (see pack-series.ts); Chart.js wants {x, y} points, with a
   // zoom window's neighbours outside it so that every line crossing it is drawn to its edges.
@@ -322,8 +335,17 @@ export function CurvesPanel({
         controller={controller}
         ariaLabel={`${chartTitle}: ${legend.length} ${groupBy ? "groups" : "runs"}`}
         height={height}
+        onFirstDraw={markLiveDrawn}
       />
     );
+  const showEarly =
+    earlyScript !== null &&
+    !liveDrawn &&
+    metric !== null &&
+    runs.length > 0 &&
+    !series.isError &&
+    !(series.isSuccess && pointTotal === 0) &&
+    seriesUrl(seriesRequest) === earlyUrl;
 
   return (
     <section
@@ -436,7 +458,31 @@ export function CurvesPanel({
         </ToolbarLabel>
       </div>
 
-      {body}
+      {earlyScript !== null ? (
+        <div style={{ position: "relative" }}>
+          {body}
+          {showEarly && metric !== null ? (
+            <EarlyCurvesSlot
+              script={earlyScript}
+              view={{
+                request: seriesRequest,
+                runs: plotted,
+                metric,
+                x,
+                logX,
+                logY,
+                groupBy,
+                colorBy,
+                smoothing: urlSmoothing,
+                hidden: [...hidden],
+                xWindow,
+              }}
+            />
+          ) : null}
+        </div>
+      ) : (
+        body
+      )}
 
       <div className="mt-2 flex flex-wrap items-center gap-2 text-xs text-slate-500 dark:text-slate-400">
         <fieldset className="flex gap-1" aria-label="Zoom">

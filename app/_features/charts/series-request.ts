@@ -39,21 +39,49 @@ export function seriesUrl(request: SeriesRequest): string {
   return `/api/metrics/series?${params.toString()}`;
 }
 
-const taken = new WeakSet<HTMLLinkElement>();
+/**
+ * The page's first answers, one fetch per URL however many ask: the chart drawn before the page
+ * hydrates (early-curves/paint.ts, a separate script) and then the curves panel. On `window`, which
+ * both scripts share.
+ */
+function sharedAnswers(): Map<string, Promise<SeriesResponse>> {
+  const page = window as Window & { scaleboardSeries?: Map<string, Promise<SeriesResponse>> };
+  page.scaleboardSeries ??= new Map();
+  return page.scaleboardSeries;
+}
+
+function preloadLink(url: string): HTMLLinkElement | undefined {
+  return [...document.querySelectorAll<HTMLLinkElement>('link[rel="preload"][as="fetch"]')].find(
+    (candidate) => candidate.getAttribute("href") === url,
+  );
+}
+
+/** The answer for this request, fetched once for the page (the preloaded one where the page preloads it). */
+export function sharedSeries(request: SeriesRequest): Promise<SeriesResponse> {
+  const answers = sharedAnswers();
+  const url = seriesUrl(request);
+  const known = answers.get(url);
+  if (known) return known;
+  const response = fetchSeries(request);
+  answers.set(url, response);
+  // A failed answer is not kept: the next asker tries again.
+  response.catch(() => answers.delete(url));
+  return response;
+}
+
+const taken = new Set<string>();
 
 /**
- * The answer the page preloaded for this request (a <link rel="preload" as="fetch"> with its URL),
- * once per preload; null when there is none or it was used: the caller asks metrics.series.
+ * The answer the page preloaded for this request (a <link rel="preload" as="fetch"> with its URL, or
+ * the one the early chart fetched), once per URL; null when there is none or it was used: the caller
+ * asks metrics.series.
  */
-export function takePreloadedSeries(request: SeriesRequest, signal?: AbortSignal): Promise<SeriesResponse> | null {
+export function takePreloadedSeries(request: SeriesRequest): Promise<SeriesResponse> | null {
   if (typeof document === "undefined") return null;
   const url = seriesUrl(request);
-  const link = [...document.querySelectorAll<HTMLLinkElement>('link[rel="preload"][as="fetch"]')].find(
-    (candidate) => candidate.getAttribute("href") === url && !taken.has(candidate),
-  );
-  if (!link) return null;
-  taken.add(link);
-  return fetchSeries(request, signal);
+  if (taken.has(url)) return null;
+  taken.add(url);
+  return sharedAnswers().has(url) || preloadLink(url) ? sharedSeries(request) : null;
 }
 
 /** Fetches the points; a refused request throws its message (the server names the field or the run). */

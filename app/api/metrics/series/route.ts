@@ -1,5 +1,6 @@
 import { ZodError } from "zod";
 import { createRequestContext } from "~/server/api/request-context.ts";
+import { isNearbyClient } from "~/server/http/nearby-client.ts";
 import { assertRunsReadable } from "~/server/domain/access/resource-access.ts";
 import { APP_ERROR_CODES, AppError } from "~/server/domain/app-error.ts";
 import { packSeries } from "~/server/domain/metrics/pack-series.ts";
@@ -42,7 +43,9 @@ export async function GET(request: Request): Promise<Response> {
     const input = ZSeriesQuery.parse(raw);
     await assertRunsReadable(ctx.db, ctx.actor, input.runIds);
     return Response.json(packSeries(await querySeries(ctx.db, input)), {
-      headers: { "cache-control": "private, no-store" },
+      headers: {
+        "cache-control": isNearbyClient(request.headers) ? "private, no-store, no-transform" : "private, no-store",
+      },
     });
   } catch (error) {
     if (error instanceof ZodError) {
