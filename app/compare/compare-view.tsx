@@ -137,36 +137,6 @@ function CompareViewInner({ earlyScript }: { earlyScript: string | null }) {
         <AddToReport runIds={runIds} chart={chartView} />
       </header>
 
-      <DataTable
-        columns={compareColumns(metric)}
-        testId="compare-runs"
-        region={{ label: "Runs compared", busy: table.isPending }}
-      >
-        {chartRuns.map((run) => {
-          const row = rowsById.get(run.id);
-          return (
-            <DataRow key={run.id} testId="compare-run">
-              <DataCell>
-                {/* No prefetch: a hundred run pages rendered ahead would compete with the curves for the server. */}
-                <Link
-                  href={`/runs/${run.id}`}
-                  prefetch={false}
-                  className="rounded font-medium text-indigo-700 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-indigo-300"
-                >
-                  {run.name}
-                </Link>
-              </DataCell>
-              <DataCell>{row ? <StatusBadge status={row.status} /> : "—"}</DataCell>
-              <DataCell numeric>{formatCount(row?.paramCount)}</DataCell>
-              <DataCell numeric>{formatFlops(row?.totalFlops)}</DataCell>
-              <DataCell numeric>{formatDuration(row?.wallClockSeconds)}</DataCell>
-              <DataCell numeric>{formatMetric(row?.finalMetric)}</DataCell>
-              <DataCell numeric>{formatMetric(row?.bestMetric)}</DataCell>
-            </DataRow>
-          );
-        })}
-      </DataTable>
-
       <div className="grid gap-4 xl:grid-cols-2">
         <CurvesPanel
           runs={chartRuns}
@@ -184,6 +154,40 @@ function CompareViewInner({ earlyScript }: { earlyScript: string | null }) {
           revision={[...rowsById.values()].filter((row) => row.status === "succeeded").length}
         />
       </div>
+
+      {/* Below the charts, and laid out only when scrolled near: a hundred rows no longer delay the first frame. */}
+      <div style={{ contentVisibility: "auto", containIntrinsicSize: "auto 1200px" }}>
+        <DataTable
+          columns={compareColumns(metric)}
+          testId="compare-runs"
+          region={{ label: "Runs compared", busy: table.isPending }}
+        >
+          {chartRuns.map((run) => {
+            const row = rowsById.get(run.id);
+            return (
+              <DataRow key={run.id} testId="compare-run">
+                <DataCell>
+                  {/* No prefetch: a hundred run pages rendered ahead would compete with the curves for the server. */}
+                  <Link
+                    href={`/runs/${run.id}`}
+                    prefetch={false}
+                    className="rounded font-medium text-indigo-700 hover:underline focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-indigo-300"
+                  >
+                    {run.name}
+                  </Link>
+                </DataCell>
+                <DataCell>{row ? <StatusBadge status={row.status} /> : "—"}</DataCell>
+                <DataCell numeric>{formatCount(row?.paramCount)}</DataCell>
+                <DataCell numeric>{formatFlops(row?.totalFlops)}</DataCell>
+                <DataCell numeric>{formatDuration(row?.wallClockSeconds)}</DataCell>
+                <DataCell numeric>{formatMetric(row?.finalMetric)}</DataCell>
+                <DataCell numeric>{formatMetric(row?.bestMetric)}</DataCell>
+              </DataRow>
+            );
+          })}
+        </DataTable>
+      </div>
+
       {/* After the curves: its run links prefetch their pages when shown. */}
       {curvesDrawn ? <ConfigDiff runs={chartRuns} /> : null}
     </div>

@@ -55,6 +55,11 @@ export type CurveChoices = {
   missing: string;
 };
 
+/** A run's line colour: by the chosen parameter, else the palette's colour of its place among the runs. */
+export function runColor(run: ChartRun, index: number, colouring: RunColouring | null, dark: boolean): string {
+  return colouring ? colouring.colorOf(run.params) : seriesColor(index, dark);
+}
+
 export function curveDatasets({ lines, runs, groupBy, smoothing, dark, colouring, missing }: CurveChoices): {
   datasets: PlotDataset[];
   legend: ChartLegendEntry[];
@@ -66,7 +71,7 @@ export function curveDatasets({ lines, runs, groupBy, smoothing, dark, colouring
   if (!groupBy) {
     for (const entry of rows) {
       const { run, index } = runById.get(entry.runId)!;
-      const color = colouring ? colouring.colorOf(run.params) : seriesColor(index, dark);
+      const color = runColor(run, index, colouring, dark);
       // A run with no point says why in the legend and draws nothing.
       if (entry.points.length === 0) {
         legend.push({ seriesId: run.id, label: run.name, color, missing: missing });

@@ -466,7 +466,15 @@ export function CurvesPanel({
               script={earlyScript}
               view={{
                 request: seriesRequest,
-                runs: plotted,
+                // Only what the drawing needs (the HTML carries it): ids and the group-by and colour-by values.
+                runs: plotted.map((run) => ({
+                  id: run.id,
+                  params: Object.fromEntries(
+                    [groupBy, colorBy].flatMap((name) =>
+                      name && name in run.params ? [[name, run.params[name]]] : [],
+                    ),
+                  ),
+                })),
                 metric,
                 x,
                 logX,

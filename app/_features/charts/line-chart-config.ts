@@ -155,6 +155,10 @@ export type LineChartView = {
   xWindow: XWindow | null;
   /** Called after a wheel, drag or pinch zoom or a pan with the chart; null turns zooming off. */
   onWindowChange: ((window: XWindow) => void) | null;
+  /** For a chart whose lines are not among `datasets` (the early chart): how many lines there are... */
+  manySeries?: boolean;
+  /** ...and the y range they take inside xWindow (as yRangeIn finds it). */
+  yWindow?: XWindow | null;
 };
 
 /**
@@ -164,8 +168,8 @@ export type LineChartView = {
 export function lineChartOptions(view: LineChartView): ChartOptions<"line"> {
   const { datasets, dark, logX, logY, xTitle, yTitle, formatX, formatY, xWindow, onWindowChange } = view;
   const theme = chartTheme(dark);
-  const yWindow = xWindow ? yRangeIn(datasets, xWindow, logY) : null;
-  const manySeries = isManySeries(datasets);
+  const yWindow = view.yWindow !== undefined ? view.yWindow : xWindow ? yRangeIn(datasets, xWindow, logY) : null;
+  const manySeries = view.manySeries ?? isManySeries(datasets);
   const reportWindow = ({ chart }: { chart: Chart }) => {
     const scale = chart.scales.x;
     if (scale) onWindowChange?.({ min: scale.min, max: scale.max });

@@ -19,7 +19,8 @@ export function EarlyCurvesSlot({ view, script }: { view: EarlyCurves; script: s
   }, []);
   return (
     <>
-      <script async src={script} />
+      {/* High priority: an async script is otherwise among the last requests the browser makes. */}
+      <script async src={script} fetchPriority="high" />
       {/* Next.js starts once the early chart is on screen (app/layout.tsx), at most this many ms after navigation. */}
       <meta name="scaleboard-hold-hydration" content="1500" />
       <div

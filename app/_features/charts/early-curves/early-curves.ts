@@ -13,7 +13,8 @@ import type { SeriesRequest, XAxis } from "../series-request.ts";
 export type EarlyCurves = {
   /** The request the panel makes first: the same URL, so one answer serves both. */
   request: SeriesRequest;
-  runs: ChartRun[];
+  /** The runs plotted, in order, with only the parameters a group-by or colour-by reads. */
+  runs: Pick<ChartRun, "id" | "params">[];
   metric: string;
   x: XAxis;
   logX: boolean;

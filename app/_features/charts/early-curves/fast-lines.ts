@@ -16,23 +16,66 @@ export function needsChartJs(dataset: PlotDataset): boolean {
 
 /**
  * The points of a line that decide Chart.js's axis ranges: its first and last (x, sorted data) and its
- * lowest and highest values among the points inside the shown x range.
+ * lowest and highest values among the points inside the shown x range. A value a log axis cannot place
+ * counts as missing, as visibleDatasets (curve-datasets.ts) makes it.
  */
-export function rangePoints(points: readonly XY[], xBounds: { min?: number; max?: number }): XY[] {
-  if (points.length <= 4) return [...points];
-  let low: XY | null = null;
-  let high: XY | null = null;
-  for (const point of points) {
-    if (point.y === null || !Number.isFinite(point.y)) continue;
-    if ((xBounds.min !== undefined && point.x < xBounds.min) || (xBounds.max !== undefined && point.x > xBounds.max))
-      continue;
-    if (!low || point.y < (low.y as number)) low = point;
-    if (!high || point.y > (high.y as number)) high = point;
+export function rangePoints(
+  line: Pick<FastLine, "xs" | "ys">,
+  xBounds: { min?: number; max?: number },
+  log: { x: boolean; y: boolean },
+): XY[] {
+  const count = line.xs.length;
+  if (count === 0) return [];
+  const at = (index: number): XY => {
+    const x = line.xs[index]!;
+    const value = line.ys[index];
+    const placed = typeof value === "number" && !(log.x && x <= 0) && !(log.y && value <= 0);
+    return { x, y: placed ? value : null };
+  };
+  let low = -1;
+  let high = -1;
+  for (let index = 0; index < count; index++) {
+    const x = line.xs[index]!;
+    const value = line.ys[index];
+    if (typeof value !== "number" || !Number.isFinite(value) || (log.x && x <= 0) || (log.y && value <= 0)) continue;
+    if ((xBounds.min !== undefined && x < xBounds.min) || (xBounds.max !== undefined && x > xBounds.max)) continue;
+    if (low < 0 || value < (line.ys[low] as number)) low = index;
+    if (high < 0 || value > (line.ys[high] as number)) high = index;
   }
-  const chosen = new Set<XY>([points[0]!, points[points.length - 1]!]);
-  if (low) chosen.add(low);
-  if (high) chosen.add(high);
-  return [...chosen].sort((a, b) => a.x - b.x);
+  const chosen = [...new Set([0, count - 1, low, high])].filter((index) => index >= 0).sort((a, b) => a - b);
+  return chosen.map(at);
+}
+
+/**
+ * The y range lines take inside an x window, as yRangeIn (line-chart-config.ts) finds it for datasets:
+ * their values in it and, where a segment crosses an edge, its value there.
+ */
+export function yRangeOfLines(
+  lines: readonly Pick<FastLine, "xs" | "ys">[],
+  window: XWindow,
+  logY: boolean,
+): XWindow | null {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  const include = (y: number) => {
+    if (!Number.isFinite(y) || (logY && y <= 0)) return;
+    min = Math.min(min, y);
+    max = Math.max(max, y);
+  };
+  for (const { xs, ys } of lines) {
+    for (let index = 0; index < xs.length; index++) {
+      const x = xs[index]!;
+      const y = ys[index];
+      if (typeof y !== "number") continue;
+      if (x >= window.min && x <= window.max) include(y);
+      const nextX = xs[index + 1];
+      const nextY = ys[index + 1];
+      if (nextX === undefined || typeof nextY !== "number" || nextX === x) continue;
+      for (const edge of [window.min, window.max])
+        if ((x - edge) * (nextX - edge) < 0) include(y + ((nextY - y) * (edge - x)) / (nextX - x));
+    }
+  }
+  return min <= max ? { min, max } : null;
 }
 
 /** The x bounds the options give the x axis (line-chart-config.ts), which limit the points that set the y range. */

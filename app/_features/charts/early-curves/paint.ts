@@ -6,71 +6,61 @@
  */
 import { Chart, Filler, LinearScale, LineController, LineElement, LogarithmicScale, PointElement } from "chart.js";
 import { colourByParam } from "../colour-by.ts";
-import { curveDatasets, visibleDatasets, X_FORMATS, X_LABELS } from "../curve-datasets.ts";
+import { type ChartRun, curveDatasets, runColor, visibleDatasets, X_FORMATS, X_LABELS } from "../curve-datasets.ts";
 import { formatTick } from "../format.ts";
 import { backgroundPlugin, isManySeries, lineChartOptions, lineWidth, type PlotDataset } from "../line-chart-config.ts";
 import { seriesLine } from "../series-points.ts";
-import { sharedSeries } from "../series-request.ts";
+import { type SeriesResponse, sharedSeries } from "../series-request.ts";
 import { EARLY_CURVES_ATTRIBUTE, type EarlyCurves, type EarlySlot } from "./early-curves.ts";
-import { type FastLine, fastLinesPlugin, lineArrays, needsChartJs, rangePoints, xBoundsOf } from "./fast-lines.ts";
+import {
+  type FastLine,
+  fastLinesPlugin,
+  lineArrays,
+  needsChartJs,
+  rangePoints,
+  xBoundsOf,
+  yRangeOfLines,
+} from "./fast-lines.ts";
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Filler);
 
 async function paint(slot: EarlySlot): Promise<void> {
-  const view = JSON.parse(slot.getAttribute(EARLY_CURVES_ATTRIBUTE) ?? "null") as EarlyCurves | null;
-  if (!view) return;
+  const sent = JSON.parse(slot.getAttribute(EARLY_CURVES_ATTRIBUTE) ?? "null") as EarlyCurves | null;
+  if (!sent) return;
+  // Names only label the legend and tooltips, which the live chart draws.
+  const view = { ...sent, runs: sent.runs.map((run) => ({ ...run, name: run.id })) };
   const [response] = await Promise.all([sharedSeries(view.request), stylesheetsLoaded(), shown(slot)]);
   // The page may have drawn its own chart meanwhile (and removed the slot).
   if (!slot.isConnected) return;
   const dark = document.documentElement.classList.contains("dark");
-  const lines = response.series.map((entry) => ({ ...entry, points: seriesLine(entry) }));
-  const { datasets } = curveDatasets({
-    lines,
-    runs: view.runs,
-    groupBy: view.groupBy,
-    smoothing: view.smoothing,
-    dark,
-    colouring: view.colorBy ? colourByParam(view.colorBy, view.runs, dark) : null,
-    missing: "",
-  });
-  const drawn = visibleDatasets(datasets, new Set(view.hidden), view.logX, view.logY);
-  // Bands and point clouds (a group-by) look as Chart.js draws them: the live chart will.
-  if (!drawn.some((dataset) => dataset.data.length > 0) || drawn.some(needsChartJs)) return;
-  const xBounds = xBoundsOf(view.xWindow, view.logX);
+  const chart = plainRunLines(view, response, dark) ?? generalLines(view, response, dark);
+  if (!chart?.lines.some((line) => line.xs.length > 0)) return;
+  const { lines, markers } = chart;
   // Chart.js lays out the axes from the points that decide them (one transparent dataset) and draws the
   // NaN/infinity markers as they are; fast-lines.ts strokes every point of every line.
-  const lineDatasets = drawn.filter((dataset) => dataset.role !== "marker");
+  const xBounds = xBoundsOf(view.xWindow, view.logX);
+  const log = { x: view.logX, y: view.logY };
   const range: PlotDataset = {
     key: "range",
     role: "raw",
     seriesId: "range",
-    data: lineDatasets.flatMap((dataset) => rangePoints(dataset.data, xBounds)).sort((a, b) => a.x - b.x),
+    data: lines.flatMap((line) => rangePoints(line, xBounds, log)).sort((a, b) => a.x - b.x),
     showLine: false,
     pointRadius: 0,
   };
-  const width = lineWidth(isManySeries(drawn));
-  // A run's own line (not smoothed, not a group's) straight from the answer's arrays: reading 100,000
-  // freshly made point objects cost ten times as much.
-  const answers = new Map(response.series.map((entry) => [entry.runId, entry]));
-  const fast: FastLine[] = lineDatasets.map((dataset) => {
-    const entry =
-      dataset.role === "main" && view.smoothing === 0 && !view.groupBy ? answers.get(dataset.seriesId) : null;
-    return {
-      ...(entry && !entry.before && !entry.after ? { xs: entry.xs, ys: entry.ys } : lineArrays(dataset.data)),
-      color: String(dataset.borderColor),
-      width: typeof dataset.borderWidth === "number" ? dataset.borderWidth : width,
-    };
-  });
-  const main = drawn.filter((dataset) => dataset.role === "main");
-  const series = String(main.filter((dataset) => dataset.data.length > 0).length);
+  const series = String(lines.filter((line) => line.main && line.xs.length > 0).length);
+  const colors = lines
+    .filter((line) => line.main)
+    .map((line) => line.color)
+    .join(" ");
   // In a closed shadow root: the page's DOM (and whatever queries the panel's canvas) sees only the live chart.
   const canvas = document.createElement("canvas");
   slot.attachShadow({ mode: "closed" }).append(canvas);
   slot.scaleboardChart = new Chart(canvas, {
     type: "line",
-    data: { datasets: [range, ...drawn.filter((dataset) => dataset.role === "marker")] },
+    data: { datasets: [range, ...markers] },
     options: lineChartOptions({
-      datasets: drawn,
+      datasets: [range, ...markers],
       dark,
       logX: view.logX,
       logY: view.logY,
@@ -80,22 +70,89 @@ async function paint(slot: EarlySlot): Promise<void> {
       formatY: formatTick,
       xWindow: view.xWindow,
       onWindowChange: null,
+      // The options' many-lines choices (tooltip axis, line width) and zoomed y range follow the lines drawn here.
+      manySeries: Number(series) > 12,
+      yWindow: view.xWindow ? yRangeOfLines(lines, view.xWindow, view.logY) : null,
     }),
     plugins: [
       backgroundPlugin,
-      fastLinesPlugin(fast),
+      fastLinesPlugin(lines),
       {
         // Marked as the live chart marks its canvas (line-chart-config.ts), on the slot, under data-early-*.
         id: "scaleboardEarlyMarks",
         afterDraw() {
           if (slot.dataset.earlySeries === series) return;
-          slot.dataset.earlySeriesColors = main.map((dataset) => String(dataset.borderColor)).join(" ");
+          slot.dataset.earlySeriesColors = colors;
           slot.dataset.earlySeries = series;
           slot.dataset.earlyDrawnAt = String(performance.now());
         },
       },
     ],
   });
+}
+
+type EarlyLine = FastLine & { main: boolean };
+type EarlyView = Omit<EarlyCurves, "runs"> & { runs: ChartRun[] };
+
+/**
+ * The common chart, one line per run as logged (no smoothing, no groups, no NaN or infinity to mark),
+ * straight from the answer's arrays, as curveDatasets would draw it: the same colours and order.
+ * Making 100,000 point objects first, and reading them back, took most of the early chart's time.
+ * Null for any other chart: the general path draws it.
+ */
+function plainRunLines(
+  view: EarlyView,
+  response: SeriesResponse,
+  dark: boolean,
+): { lines: EarlyLine[]; markers: PlotDataset[] } | null {
+  if (view.smoothing > 0 || view.groupBy) return null;
+  const colouring = view.colorBy ? colourByParam(view.colorBy, view.runs, dark) : null;
+  const runs = new Map(view.runs.map((run, index) => [run.id, { run, index }]));
+  const hidden = new Set(view.hidden);
+  const lines: EarlyLine[] = [];
+  for (const entry of response.series) {
+    const known = runs.get(entry.runId);
+    if (!known || hidden.has(entry.runId) || entry.xs.length === 0) continue;
+    const xs = [...(entry.before ? [entry.before.x] : []), ...entry.xs, ...(entry.after ? [entry.after.x] : [])];
+    const ys = [...(entry.before ? [entry.before.y] : []), ...entry.ys, ...(entry.after ? [entry.after.y] : [])];
+    if (!ys.every((value) => typeof value === "number")) return null;
+    lines.push({ xs, ys, color: runColor(known.run, known.index, colouring, dark), width: 0, main: true });
+  }
+  // As the live chart's options make it (line-chart-config.ts): hairlines past a dozen lines.
+  const width = lineWidth(lines.length > 12);
+  return { lines: lines.map((line) => ({ ...line, width })), markers: [] };
+}
+
+/** Any other chart (smoothed, grouped, with NaN or infinity markers): curveDatasets' own datasets. */
+function generalLines(
+  view: EarlyView,
+  response: SeriesResponse,
+  dark: boolean,
+): { lines: EarlyLine[]; markers: PlotDataset[] } | null {
+  const { datasets } = curveDatasets({
+    lines: response.series.map((entry) => ({ ...entry, points: seriesLine(entry) })),
+    runs: view.runs,
+    groupBy: view.groupBy,
+    smoothing: view.smoothing,
+    dark,
+    colouring: view.colorBy ? colourByParam(view.colorBy, view.runs, dark) : null,
+    missing: "",
+  });
+  const drawn = visibleDatasets(datasets, new Set(view.hidden), view.logX, view.logY);
+  // Bands and point clouds (a group-by's) look as Chart.js draws them: the live chart will.
+  if (drawn.some(needsChartJs)) return null;
+  const width = lineWidth(isManySeries(drawn));
+  return {
+    lines: drawn
+      .filter((dataset) => dataset.role !== "marker")
+      .map((dataset) => ({
+        ...lineArrays(dataset.data),
+        color: String(dataset.borderColor),
+        width: typeof dataset.borderWidth === "number" ? dataset.borderWidth : width,
+        main: dataset.role === "main",
+      })),
+    markers: drawn.filter((dataset) => dataset.role === "marker"),
+  };
 }
 
 /** The page's stylesheets, loaded: the panel's width (a grid column) comes from them. */
