@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installPeerStamp, PEER_HEADER } from "../../server/auth/peer-stamp.ts";
 import { createApiKey } from "../../server/domain/api-key/create-api-key.ts";
 import { ingestPoints } from "../../server/domain/metrics/ingest-points.ts";
 import { createTeamWith, createUser } from "../helpers/actors.ts";
@@ -103,6 +104,23 @@ describe("GET /api/metrics/series", () => {
     expect(foreign.body.error?.message).toBe("Run not found");
     expect((await get(`runs=missing&key=train/loss`, keys.full)).status).toBe(404);
     expect((await get(`runs=${runId}&key=train/loss`, keys.ingest)).status).toBe(403);
+  });
+
+  it("goes uncompressed (no-transform) to a client on this machine or a private network only", async () => {
+    installPeerStamp();
+    const secret = (globalThis as { [key: symbol]: string })[Symbol.for("scaleboard.peerStampSecret")];
+    const cacheControl = async (peer: string) =>
+      (
+        await GET(
+          new Request(`http://127.0.0.1/api/metrics/series?runs=${runId}&key=train/loss`, {
+            headers: { authorization: `Bearer ${keys.full}`, [PEER_HEADER]: `${secret} ${peer}` },
+          }),
+        )
+      ).headers.get("cache-control");
+    // Next.js's gzip honours no-transform: on a LAN the plain answer arrives sooner than gzip could make it.
+    expect(await cacheControl("127.0.0.1")).toBe("private, no-store, no-transform");
+    expect(await cacheControl("192.168.1.20")).toBe("private, no-store, no-transform");
+    expect(await cacheControl("203.0.113.9")).toBe("private, no-store");
   });
 
   it("names the query field of bad input", async () => {
