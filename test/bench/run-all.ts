@@ -361,7 +361,7 @@ const GOALS: {
       return [
         {
           figure: "compare page vs bare Chart.js (time to first full draw)",
-          value: `${times(ratio)} (${ms(num(result, "page.appMs"))} vs ${ms(num(result, "page.bareMs"))})`,
+          value: `${times(ratio)} (${ms(num(result, "page.appMs"))} vs ${ms(num(result, "page.bareMs"))}; the live chart, interactive, at ${ms(num(result, "page.liveMs"))})`,
           status: ratio <= 1.5 ? "met" : "not met",
         },
       ];
