@@ -19,6 +19,7 @@ import { Line } from "react-chartjs-2";
 import {
   backgroundPlugin,
   drawnMarkerPlugin,
+  type LineChartView,
   lineChartOptions,
   type PlotDataset,
   type XWindow,
@@ -36,17 +37,8 @@ export type ChartController = {
   xRange: () => XWindow | null;
 };
 
-export type LineCanvasProps = {
+export type LineCanvasProps = Omit<LineChartView, "datasets" | "onWindowChange" | "manySeries" | "yWindow"> & {
   datasets: PlotDataset[];
-  dark: boolean;
-  logX: boolean;
-  logY: boolean;
-  xTitle: string;
-  yTitle: string;
-  formatX: (value: number) => string;
-  formatY: (value: number) => string;
-  /** Shown x range (zoomed); null for the data's own extent. */
-  xWindow: XWindow | null;
   /** Called after a wheel, drag or pinch zoom or a pan, with the new x range. */
   onWindowChange?: (window: XWindow) => void;
   controller: RefObject<ChartController | null>;
