@@ -127,10 +127,27 @@ async function waitForExit(instance: Instance, timeoutMs: number) {
 function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+  // A process that has exited but not yet been reaped (its parent, Scaleboard, exited first and init
+  // has not collected it) still answers signal 0: a zombie is not running.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `pid` is still running `ms` later (checked every 100 ms): postgres may finish exiting just after its pid file is gone. */
+async function stillRunningAfter(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (processIsAlive(pid)) {
+    if (Date.now() > deadline) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
 }
 
 function postmasterPid(dataDir: string): number {
@@ -177,7 +194,7 @@ async function stopAndCheckClean(instance: Instance, signal: "SIGINT" | "SIGTERM
   expect(instance.output()).toContain("[scaleboard] stopped");
 
   expect(existsSync(path.join(instance.dataDir, "pg", "postmaster.pid")), "postmaster.pid removed").toBe(false);
-  expect(processIsAlive(postgresPid), `postgres pid ${postgresPid} has exited`).toBe(false);
+  expect(await stillRunningAfter(postgresPid, 5_000), `postgres pid ${postgresPid} has exited`).toBe(false);
   expect(existsSync(path.join(instance.dataDir, "postgres.json")), "postgres.json removed").toBe(false);
   expect(await portIsFree(instance.port), `port ${instance.port} released by the web server`).toBe(true);
 }
