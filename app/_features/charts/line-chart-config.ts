@@ -46,61 +46,50 @@ export type DrawnMarks = { series: number; seriesColors: string; nonFinite: numb
 
 /** Marks the canvas (DOM attributes as above) after each draw. */
 export function drawnMarkerPlugin(): Plugin<"line"> {
-  return drawnMarksPlugin((marks, canvas) => {
-    if (!("dataset" in canvas)) return;
-    canvas.dataset.seriesColors = marks.seriesColors;
-    canvas.dataset.nonFinite = String(marks.nonFinite);
-    canvas.dataset.linesInView = String(marks.linesInView);
-    if (canvas.dataset.series === String(marks.series)) return;
-    canvas.dataset.series = String(marks.series);
-    canvas.dataset.drawnAt = String(performance.now());
-  });
-}
-
-/** Hands each draw's marks to `write` (a DOM canvas's attributes, or a message from a worker's canvas). */
-export function drawnMarksPlugin(
-  write: (marks: DrawnMarks, canvas: HTMLCanvasElement | OffscreenCanvas) => void,
-): Plugin<"line"> {
   return {
     id: "scaleboardDrawnMarker",
     afterDraw(chart) {
       const datasets = chart.data.datasets as PlotDataset[];
       const area = chart.chartArea;
-      write(
-        {
-          series: datasets.filter((dataset) => dataset.role === "main" && dataset.data.length > 0).length,
-          // The colours of the lines a legend names, in order: a reader (and a test) can tell them apart.
-          seriesColors: datasets
-            .filter((dataset) => dataset.role === "main")
-            .map((dataset) => String(dataset.borderColor))
-            .join(" "),
-          nonFinite: datasets.reduce(
-            (sum, dataset, index) =>
-              dataset.role === "marker" && !chart.getDatasetMeta(index).hidden ? sum + dataset.data.length : sum,
-            0,
-          ),
-          linesInView: datasets.filter((dataset, index) => {
-            const meta = chart.getDatasetMeta(index);
-            if (dataset.role !== "main" || meta.hidden) return false;
-            // A line's elements are PointElements; a skipped one is a gap.
-            const points = meta.data as PointElement[];
-            return points.some((point, at) => {
-              const previous = points[at - 1];
-              if (!previous || point.skip || previous.skip) return false;
-              // The segment clipped to the plot's width must reach into its height.
-              const left = Math.max(area.left, Math.min(previous.x, point.x));
-              const right = Math.min(area.right, Math.max(previous.x, point.x));
-              if (left > right) return false;
-              const yAt = (x: number) =>
-                point.x === previous.x
-                  ? point.y
-                  : previous.y + ((point.y - previous.y) * (x - previous.x)) / (point.x - previous.x);
-              return Math.max(yAt(left), yAt(right)) >= area.top && Math.min(yAt(left), yAt(right)) <= area.bottom;
-            });
-          }).length,
-        },
-        chart.canvas,
-      );
+      const marks: DrawnMarks = {
+        series: datasets.filter((dataset) => dataset.role === "main" && dataset.data.length > 0).length,
+        // The colours of the lines a legend names, in order: a reader (and a test) can tell them apart.
+        seriesColors: datasets
+          .filter((dataset) => dataset.role === "main")
+          .map((dataset) => String(dataset.borderColor))
+          .join(" "),
+        nonFinite: datasets.reduce(
+          (sum, dataset, index) =>
+            dataset.role === "marker" && !chart.getDatasetMeta(index).hidden ? sum + dataset.data.length : sum,
+          0,
+        ),
+        linesInView: datasets.filter((dataset, index) => {
+          const meta = chart.getDatasetMeta(index);
+          if (dataset.role !== "main" || meta.hidden) return false;
+          // A line's elements are PointElements; a skipped one is a gap.
+          const points = meta.data as PointElement[];
+          return points.some((point, at) => {
+            const previous = points[at - 1];
+            if (!previous || point.skip || previous.skip) return false;
+            // The segment clipped to the plot's width must reach into its height.
+            const left = Math.max(area.left, Math.min(previous.x, point.x));
+            const right = Math.min(area.right, Math.max(previous.x, point.x));
+            if (left > right) return false;
+            const yAt = (x: number) =>
+              point.x === previous.x
+                ? point.y
+                : previous.y + ((point.y - previous.y) * (x - previous.x)) / (point.x - previous.x);
+            return Math.max(yAt(left), yAt(right)) >= area.top && Math.min(yAt(left), yAt(right)) <= area.bottom;
+          });
+        }).length,
+      };
+      const canvas = chart.canvas;
+      canvas.dataset.seriesColors = marks.seriesColors;
+      canvas.dataset.nonFinite = String(marks.nonFinite);
+      canvas.dataset.linesInView = String(marks.linesInView);
+      if (canvas.dataset.series === String(marks.series)) return;
+      canvas.dataset.series = String(marks.series);
+      canvas.dataset.drawnAt = String(performance.now());
     },
   };
 }
