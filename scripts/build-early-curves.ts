@@ -2,7 +2,10 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { buildSync } from "esbuild";
 
-const ENTRIES = [{ entry: "app/_features/charts/early-curves/paint.ts", file: "early-curves.js" }];
+const ENTRIES = [
+  { entry: "app/_features/charts/early-curves/paint.ts", file: "early-curves.js" },
+  { entry: "app/_features/charts/early-curves/series-worker.ts", file: "series-worker.js" },
+];
 
 /**
  * Bundles the compare page's early chart (app/_features/charts/early-curves/paint.ts, with the parts

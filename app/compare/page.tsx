@@ -1,6 +1,10 @@
 import { redirect } from "next/navigation";
-import { earlyCurvesScript } from "../_features/charts/early-curves/early-curves-script.ts";
-import { compareSeriesRequest, seriesUrl } from "../_features/charts/series-request.ts";
+import {
+  earlyCurvesScript,
+  seriesStarter,
+  seriesWorkerScript,
+} from "../_features/charts/early-curves/early-curves-script.ts";
+import { compareSeriesRequest, defaultCurvesMetric, seriesUrl } from "../_features/charts/series-request.ts";
 import { readList } from "../_features/charts/url-read.ts";
 import { getViewer } from "../_lib/viewer.ts";
 import { getQueryClient, HydrateClient, trpc } from "../_trpc/server.tsx";
@@ -28,19 +32,26 @@ export default async function ComparePage({
   if (runIds.length > 0) {
     const queryClient = getQueryClient();
     const table = trpc.runsTable.list.queryOptions({ filter: { runIds }, limit: 500 });
-    await Promise.all([
-      queryClient.prefetchQuery(table),
-      queryClient.prefetchQuery(trpc.metrics.keys.queryOptions({ runIds: runIds.slice(0, 200) })),
-    ]);
-    // The curves ask first for the runs' own metric (a spec's or project's, e.g. val_loss), as compare-view.tsx does.
-    defaultMetric = queryClient.getQueryData(table.queryKey)?.metric.name;
+    const keys = trpc.metrics.keys.queryOptions({ runIds: runIds.slice(0, 200) });
+    await Promise.all([queryClient.prefetchQuery(table), queryClient.prefetchQuery(keys)]);
+    // The curves ask first for the runs' own metric (a spec's or project's, e.g. val_loss) where logged, as
+    // the curves panel does with these keys.
+    const logged = queryClient.getQueryData(keys.queryKey)?.keys.map((entry) => entry.key) ?? null;
+    defaultMetric = defaultCurvesMetric(queryClient.getQueryData(table.queryKey)?.metric.name, logged) ?? undefined;
   }
   const request = compareSeriesRequest(params, defaultMetric);
-  // A <link> element, not react-dom's preload(): Next drops a server component's late preload hints.
-  // With it, the early chart (early-curves/) draws those points while the page hydrates.
+  // The answer loads in a worker the page starts at once (early-curves-script.ts), else by a preload <link>
+  // (not react-dom's preload(): Next drops a server component's late preload hints). With it, the early
+  // chart (early-curves/) draws those points while the page hydrates.
+  const worker = seriesWorkerScript();
   return (
     <HydrateClient>
-      {request ? <link rel="preload" as="fetch" href={seriesUrl(request)} crossOrigin="anonymous" /> : null}
+      {request && worker ? (
+        // biome-ignore lint/security/noDangerouslySetInnerHtml: our own script; the URLs in it are escaped as JavaScript string literals safe in HTML.
+        <script dangerouslySetInnerHTML={{ __html: seriesStarter(seriesUrl(request), worker) }} />
+      ) : request ? (
+        <link rel="preload" as="fetch" href={seriesUrl(request)} crossOrigin="anonymous" />
+      ) : null}
       <CompareView earlyScript={request ? earlyCurvesScript() : null} />
     </HydrateClient>
   );

@@ -175,3 +175,44 @@ test("without its early script the compare page still draws its curves", async (
   // Every logged point (14 x 200), as the resolution line rounds it.
   await expect(curves.getByTestId("curves-resolution")).toHaveText("all 2.8k points");
 });
+
+/** The page's own requests (its main thread's resource timeline; a worker's requests are in the worker's). */
+function pageRequests(page: Page): Promise<string[]> {
+  return page.evaluate(() => performance.getEntriesByType("resource").map((entry) => entry.name));
+}
+
+test("the curves' points load in a worker, once, and without the worker on the page's own thread", async ({
+  page,
+  request,
+  baseURL,
+}) => {
+  test.setTimeout(120_000);
+  const ids = await logRuns(page, request, baseURL!);
+  const curves = page.getByTestId("curves-panel");
+  await page.goto(`/compare?runs=${ids.join(",")}`);
+  await expect(curves.locator("canvas")).toHaveAttribute("data-series", String(RUNS), { timeout: 30_000 });
+  const requests = await pageRequests(page);
+  // The worker fetched the answer; neither the early chart nor the live one asked again.
+  expect(requests.some((name) => name.includes("/scaleboard/series-worker.js?v="))).toBe(true);
+  expect(requests.filter((name) => name.includes("/api/metrics/series"))).toEqual([]);
+  expect(requests.filter((name) => name.includes("metrics.series"))).toEqual([]);
+  await expect(curves.getByTestId("curves-resolution")).toHaveText("all 2.8k points");
+
+  // A worker that cannot start: the page fetches the points itself, and both charts still draw them.
+  await page.route("**/scaleboard/series-worker.js*", (route) => route.fulfill({ status: 404, body: "" }));
+  await page.addInitScript(() => {
+    new MutationObserver((records) => {
+      for (const record of records)
+        if (record.attributeName === "data-early-series")
+          (window as unknown as { earlySeries: string }).earlySeries = (record.target as HTMLElement).dataset
+            .earlySeries!;
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-early-series"] });
+  });
+  await page.reload();
+  await expect(curves.locator("canvas")).toHaveAttribute("data-series", String(RUNS), { timeout: 30_000 });
+  expect(await page.evaluate(() => (window as unknown as { earlySeries?: string }).earlySeries)).toBe(String(RUNS));
+  const fallback = await pageRequests(page);
+  expect(fallback.filter((name) => name.includes("/api/metrics/series"))).toHaveLength(1);
+  expect(fallback.filter((name) => name.includes("metrics.series"))).toEqual([]);
+  await expect(curves.getByTestId("curves-resolution")).toHaveText("all 2.8k points");
+});

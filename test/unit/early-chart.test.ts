@@ -1,5 +1,7 @@
+import vm from "node:vm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { seriesStarter } from "../../app/_features/charts/early-curves/early-curves-script.ts";
 import {
   lineArrays,
   rangePoints,
@@ -147,5 +149,77 @@ describe("who gets the curves uncompressed", () => {
     expect(isNearbyClient(from("127.0.0.1", "192.168.1.7"), ["loopback"])).toBe(true);
     // Not a trusted proxy: its X-Forwarded-For is not believed.
     expect(isNearbyClient(from("203.0.113.9", "127.0.0.1"), ["loopback"])).toBe(false);
+  });
+});
+
+describe("the series starter (the compare page's inline script that fetches its points in a worker)", () => {
+  type Posted = { url: string };
+  /** Runs the starter as the page would, with a Worker that answers `reply` (or fails to start) and a fetch that records its calls. */
+  function start(url: string, reply: ((posted: Posted) => object) | "fails") {
+    const posted: Posted[] = [];
+    const fetched: string[] = [];
+    class FakeWorker {
+      onmessage: ((event: { data: object }) => void) | null = null;
+      onerror: (() => void) | null = null;
+      terminated = false;
+      constructor(readonly src: string) {}
+      postMessage(message: Posted) {
+        posted.push(message);
+        queueMicrotask(() => (reply === "fails" ? this.onerror?.() : this.onmessage?.({ data: reply(message) })));
+      }
+      terminate() {
+        this.terminated = true;
+      }
+    }
+    const page: Record<string, unknown> = {
+      Worker: FakeWorker,
+      location: { href: "https://board.example/compare?runs=a,b" },
+      URL,
+      Map,
+      Promise,
+      Error,
+      fetch: async (target: string) => {
+        fetched.push(target);
+        return { ok: true, json: async () => ({ series: [], from: "page" }) };
+      },
+    };
+    page.self = page;
+    vm.runInNewContext(seriesStarter(url, "/scaleboard/series-worker.js?v=0123456789abcdef"), page);
+    return { answers: page.scaleboardSeries as Map<string, Promise<unknown>>, posted, fetched };
+  }
+
+  const url = "/api/metrics/series?runs=a%2Cb&key=val%2Floss&x=step&points=1000";
+
+  it("files the worker's answer under the page's URL for the early chart and the panel", async () => {
+    const { answers, posted, fetched } = start(url, (message) => ({ url: message.url, answer: { series: [] } }));
+    expect([...answers.keys()]).toEqual([url]);
+    expect(await answers.get(url)).toEqual({ series: [] });
+    expect(posted).toEqual([{ url: `https://board.example${url}` }]);
+    expect(fetched).toEqual([]);
+  });
+
+  it("passes a refusal on with the server's message and forgets it, so the panel asks again", async () => {
+    const { answers } = start(url, (message) => ({ url: message.url, error: "Run r1 not found" }));
+    await expect(answers.get(url)).rejects.toThrow("Run r1 not found");
+    await Promise.resolve();
+    expect(answers.has(url)).toBe(false);
+  });
+
+  it("fetches on the page's own thread when the worker cannot start", async () => {
+    const { answers, fetched } = start(url, "fails");
+    expect(await answers.get(url)).toEqual({ series: [], from: "page" });
+    expect(fetched).toEqual([url]);
+  });
+
+  it("keeps whatever a URL holds inside its script element", () => {
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        const script = seriesStarter(`/api/metrics/series?runs=${text}`, "/w.js");
+        expect(script).not.toMatch(/[<>&\u2028\u2029]/);
+        // It parses, and hands the URL over exactly.
+        const { answers } = start(`/api/metrics/series?runs=${text}`, (message) => ({ url: message.url, answer: {} }));
+        expect([...answers.keys()]).toEqual([`/api/metrics/series?runs=${text}`]);
+      }),
+    );
   });
 });

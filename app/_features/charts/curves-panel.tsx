@@ -24,6 +24,7 @@ import { formatCount, formatTick } from "./format.ts";
 import {
   MAX_CHART_RUNS,
   POINTS_PER_RUN,
+  defaultCurvesMetric,
   X_AXES,
   seriesUrl,
   takePreloadedSeries,
@@ -135,16 +136,7 @@ export function CurvesPanel({
   const urlMetric = params.get(key("metric"));
   // Until the logged keys are known the default metric is asked for at once; it stays when logged.
   const metric =
-    fixedMetric ??
-    urlMetric ??
-    (keys.isSuccess
-      ? ([defaults.metric, "val/loss", "train/loss"].find(
-          (candidate) => candidate && availableKeys.includes(candidate),
-        ) ??
-        availableKeys.find((candidate) => !(["lr", ...X_AXES] as string[]).includes(candidate)) ??
-        defaults.metric ??
-        null)
-      : (defaults.metric ?? null));
+    fixedMetric ?? urlMetric ?? defaultCurvesMetric(defaults.metric, keys.isSuccess ? availableKeys : null);
   const x = readEnum(params, key("x"), X_AXES, defaults.x ?? "step");
   const logX = params.has(key("logx")) ? params.get(key("logx")) === "1" : (defaults.logX ?? false);
   const logY = params.has(key("logy")) ? params.get(key("logy")) === "1" : (defaults.logY ?? false);

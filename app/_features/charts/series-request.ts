@@ -96,6 +96,25 @@ export async function fetchSeries(request: SeriesRequest, signal?: AbortSignal):
 }
 
 /**
+ * The metric a curves panel shows when the URL names none: once the logged keys are known, the
+ * runs' own metric (a spec's or project's) where logged, else val/loss, train/loss, or the first key
+ * that is not an x axis or the learning rate; before then, the runs' own. The compare page's server
+ * render resolves it the same way, so its first request is the panel's.
+ */
+export function defaultCurvesMetric(
+  runsMetric: string | undefined,
+  loggedKeys: readonly string[] | null,
+): string | null {
+  if (loggedKeys === null) return runsMetric ?? null;
+  return (
+    [runsMetric, "val/loss", "train/loss"].find((candidate) => candidate && loggedKeys.includes(candidate)) ??
+    loggedKeys.find((candidate) => !(["lr", ...X_AXES] as string[]).includes(candidate)) ??
+    runsMetric ??
+    null
+  );
+}
+
+/**
  * The first request the compare page's curves panel makes for a query string (its default metric:
  * the runs' own, as the runs table resolved it, until the logged keys are known), or null when it
  * makes none: the page preloads it.

@@ -36,6 +36,6 @@ export const EARLY_CURVES_ATTRIBUTE = "data-early-curves";
  */
 export type EarlySlot = HTMLElement & { scaleboardChart?: { destroy(): void } };
 
-/** The built script (public/, served under /scaleboard/). */
-export const EARLY_FILE = "public/scaleboard/early-curves.js";
-export const EARLY_PATH = "/scaleboard/early-curves.js";
+/** Where scripts/build-early-curves.ts writes its scripts (public/scaleboard/), and their URL path. */
+export const BUILT_DIR = "public/scaleboard";
+export const BUILT_PATH = "/scaleboard";

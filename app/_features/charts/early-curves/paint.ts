@@ -59,21 +59,25 @@ async function paint(slot: EarlySlot): Promise<void> {
   slot.scaleboardChart = new Chart(canvas, {
     type: "line",
     data: { datasets: [range, ...markers] },
-    options: lineChartOptions({
-      datasets: [range, ...markers],
-      dark,
-      logX: view.logX,
-      logY: view.logY,
-      xTitle: X_LABELS[view.x],
-      yTitle: view.metric,
-      formatX: X_FORMATS[view.x],
-      formatY: formatTick,
-      xWindow: view.xWindow,
-      onWindowChange: null,
-      // The options' many-lines choices (tooltip axis, line width) and zoomed y range follow the lines drawn here.
-      manySeries: Number(series) > 12,
-      yWindow: view.xWindow ? yRangeOfLines(lines, view.xWindow, view.logY) : null,
-    }),
+    options: {
+      ...lineChartOptions({
+        datasets: [range, ...markers],
+        dark,
+        logX: view.logX,
+        logY: view.logY,
+        xTitle: X_LABELS[view.x],
+        yTitle: view.metric,
+        formatX: X_FORMATS[view.x],
+        formatY: formatTick,
+        xWindow: view.xWindow,
+        onWindowChange: null,
+        // The options' many-lines choices (tooltip axis, line width) and zoomed y range follow the lines drawn here.
+        manySeries: Number(series) > 12,
+        yWindow: view.xWindow ? yRangeOfLines(lines, view.xWindow, view.logY) : null,
+      }),
+      // Nothing to hover or click (the slot lets the pointer through): no listeners to bind.
+      events: [],
+    },
     plugins: [
       backgroundPlugin,
       fastLinesPlugin(lines),
@@ -113,9 +117,17 @@ function plainRunLines(
   for (const entry of response.series) {
     const known = runs.get(entry.runId);
     if (!known || hidden.has(entry.runId) || entry.xs.length === 0) continue;
-    const xs = [...(entry.before ? [entry.before.x] : []), ...entry.xs, ...(entry.after ? [entry.after.x] : [])];
-    const ys = [...(entry.before ? [entry.before.y] : []), ...entry.ys, ...(entry.after ? [entry.after.y] : [])];
-    if (!ys.every((value) => typeof value === "number")) return null;
+    for (const value of entry.ys) if (typeof value !== "number") return null;
+    if (entry.before && typeof entry.before.y !== "number") return null;
+    if (entry.after && typeof entry.after.y !== "number") return null;
+    // The answer's own arrays where the window has no neighbours outside it (any full-range chart).
+    const { xs, ys } =
+      entry.before || entry.after
+        ? {
+            xs: [...(entry.before ? [entry.before.x] : []), ...entry.xs, ...(entry.after ? [entry.after.x] : [])],
+            ys: [...(entry.before ? [entry.before.y] : []), ...entry.ys, ...(entry.after ? [entry.after.y] : [])],
+          }
+        : entry;
     lines.push({ xs, ys, color: runColor(known.run, known.index, colouring, dark), width: 0, main: true });
   }
   // As the live chart's options make it (line-chart-config.ts): hairlines past a dozen lines.
