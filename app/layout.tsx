@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import type { ReactNode } from "react";
 import { env } from "~/server/env.ts";
+import { SERIES_STARTER_SCRIPT } from "./_features/charts/early-curves/series-starter.ts";
 import { AppShell } from "./_features/shell/app-shell.tsx";
 import { TRPCReactProvider } from "./_trpc/react.tsx";
 import "./globals.css";
@@ -31,6 +32,8 @@ export default function RootLayout({ children }: { children: ReactNode }) {
         <script dangerouslySetInnerHTML={{ __html: themeScript }} />
         {/* biome-ignore lint/security/noDangerouslySetInnerHtml: a constant script written here, no user input; it must run before Next.js starts. */}
         <script dangerouslySetInnerHTML={{ __html: hydrationHoldScript }} />
+        {/* biome-ignore lint/security/noDangerouslySetInnerHtml: a constant script written here (series-starter.ts); it reads the page's <meta> tags. */}
+        <script dangerouslySetInnerHTML={{ __html: SERIES_STARTER_SCRIPT }} />
       </head>
       <body className="min-h-screen bg-slate-50 font-sans text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
         <TRPCReactProvider logErrors={env().NODE_ENV === "development"}>

@@ -1,9 +1,6 @@
 import { redirect } from "next/navigation";
-import {
-  earlyCurvesScript,
-  seriesStarter,
-  seriesWorkerScript,
-} from "../_features/charts/early-curves/early-curves-script.ts";
+import { earlyCurvesScript, seriesWorkerScript } from "../_features/charts/early-curves/early-curves-script.ts";
+import { SERIES_META, SERIES_WORKER_META } from "../_features/charts/early-curves/series-starter.ts";
 import { compareSeriesRequest, defaultCurvesMetric, seriesUrl } from "../_features/charts/series-request.ts";
 import { readList } from "../_features/charts/url-read.ts";
 import { getViewer } from "../_lib/viewer.ts";
@@ -40,15 +37,18 @@ export default async function ComparePage({
     defaultMetric = defaultCurvesMetric(queryClient.getQueryData(table.queryKey)?.metric.name, logged) ?? undefined;
   }
   const request = compareSeriesRequest(params, defaultMetric);
-  // The answer loads in a worker the page starts at once (early-curves-script.ts), else by a preload <link>
-  // (not react-dom's preload(): Next drops a server component's late preload hints). With it, the early
-  // chart (early-curves/) draws those points while the page hydrates.
+  // The answer loads in a worker the head starts as it is parsed (series-starter.ts; React hoists these
+  // tags into the head), else by a preload <link> (not react-dom's preload(): Next drops a server
+  // component's late preload hints). With it, the early chart (early-curves/) draws those points while
+  // the page hydrates.
   const worker = seriesWorkerScript();
   return (
     <HydrateClient>
       {request && worker ? (
-        // biome-ignore lint/security/noDangerouslySetInnerHtml: our own script; the URLs in it are escaped as JavaScript string literals safe in HTML.
-        <script dangerouslySetInnerHTML={{ __html: seriesStarter(seriesUrl(request), worker) }} />
+        <>
+          <meta name={SERIES_META} content={seriesUrl(request)} />
+          <meta name={SERIES_WORKER_META} content={worker} />
+        </>
       ) : request ? (
         <link rel="preload" as="fetch" href={seriesUrl(request)} crossOrigin="anonymous" />
       ) : null}

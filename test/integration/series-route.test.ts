@@ -118,9 +118,56 @@ describe("GET /api/metrics/series", () => {
         )
       ).headers.get("cache-control");
     // Next.js's gzip honours no-transform: on a LAN the plain answer arrives sooner than gzip could make it.
-    expect(await cacheControl("127.0.0.1")).toBe("private, no-store, no-transform");
-    expect(await cacheControl("192.168.1.20")).toBe("private, no-store, no-transform");
-    expect(await cacheControl("203.0.113.9")).toBe("private, no-store");
+    expect(await cacheControl("127.0.0.1")).toBe("private, no-cache, no-transform");
+    expect(await cacheControl("192.168.1.20")).toBe("private, no-cache, no-transform");
+    expect(await cacheControl("203.0.113.9")).toBe("private, no-cache");
+  });
+
+  it("answers 304 to a reader holding the current answer, and the new points once any change", async () => {
+    const query = `runs=${runId}&key=val/loss&x=step&points=1000`;
+    await ingestPoints(database.db, runId, [
+      { key: "val/loss", step: 0, value: 3 },
+      { key: "val/loss", step: 5, value: 2 },
+    ]);
+    const fetchWith = (tag: string | null, key = keys.full) =>
+      GET(
+        new Request(`http://127.0.0.1/api/metrics/series?${query}`, {
+          headers: { authorization: `Bearer ${key}`, ...(tag ? { "if-none-match": tag } : {}) },
+        }),
+      );
+    const first = await fetchWith(null);
+    const tag = first.headers.get("etag")!;
+    expect(tag).toMatch(/^"s[\w-]{32}"$/);
+    expect(first.headers.get("vary")).toBe("Cookie, Authorization");
+    // Unchanged points: 304, no body, the same tag.
+    const again = await fetchWith(tag);
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe("");
+    expect(again.headers.get("etag")).toBe(tag);
+    // Another metric or resolution is another answer.
+    const other = await GET(
+      new Request(`http://127.0.0.1/api/metrics/series?runs=${runId}&key=val/loss&x=step&points=500`, {
+        headers: { authorization: `Bearer ${keys.full}`, "if-none-match": tag },
+      }),
+    );
+    expect(other.status).toBe(200);
+    // A point appended, then a value replaced in place (the same count): each a new answer, each sent whole.
+    const seen = [tag];
+    for (const [points, ys] of [
+      [[{ key: "val/loss", step: 9, value: 1 }], [3, 2, 1]],
+      [[{ key: "val/loss", step: 5, value: 2.5 }], [3, 2.5, 1]],
+    ] as const) {
+      await ingestPoints(database.db, runId, [...points]);
+      const changed = await fetchWith(seen.at(-1)!);
+      expect(changed.status).toBe(200);
+      expect(((await changed.json()) as { series: { ys: number[] }[] }).series[0]!.ys).toEqual(ys);
+      const next = changed.headers.get("etag")!;
+      expect(seen).not.toContain(next);
+      seen.push(next);
+    }
+    // Another team's key with the current tag: refused as before, never a 304.
+    const foreign = await fetchWith(seen.at(-1)!, keys.otherTeam);
+    expect(foreign.status).toBe(404);
   });
 
   it("names the query field of bad input", async () => {

@@ -31,22 +31,3 @@ export function earlyCurvesScript(): string | null {
 export function seriesWorkerScript(): string | null {
   return builtScript("series-worker.js");
 }
-
-/** A string as a JavaScript literal that is safe inside an HTML <script> element. */
-function scriptLiteral(text: string): string {
-  return JSON.stringify(text).replace(
-    /[<>&\u2028\u2029]/g,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-}
-
-/**
- * The inline script that starts fetching the page's first series answer (`url`, as seriesUrl makes it)
- * in a worker (series-worker.ts) as soon as the parser reaches it, and files the answer's promise in
- * the page's shared answers (series-request.ts), where the early chart and the curves panel take it.
- * A refused request rejects it (the panel then asks again and shows the server's message); a worker
- * that cannot start leaves the fetch to the page's own thread.
- */
-export function seriesStarter(url: string, worker: string): string {
-  return `(function(u,w){var m=self.scaleboardSeries=self.scaleboardSeries||new Map();if(m.has(u)||typeof Worker!=="function")return;var p=new Promise(function(ok,no){function here(){ok(fetch(u,{credentials:"same-origin"}).then(function(r){if(!r.ok)throw new Error("The server answered "+r.status);return r.json()}))}try{var k=new Worker(w);k.onmessage=function(e){k.terminate();if(e.data.error!==undefined)no(new Error(e.data.error));else ok(e.data.answer)};k.onerror=function(){k.terminate();here()};k.postMessage({url:new URL(u,location.href).href})}catch(e){here()}});m.set(u,p);p.catch(function(){m.delete(u)})})(${scriptLiteral(url)},${scriptLiteral(worker)})`;
-}

@@ -5,6 +5,7 @@ import { assertRunsReadable } from "~/server/domain/access/resource-access.ts";
 import { APP_ERROR_CODES, AppError } from "~/server/domain/app-error.ts";
 import { packSeries } from "~/server/domain/metrics/pack-series.ts";
 import { querySeries, ZSeriesQuery } from "~/server/domain/metrics/query-series.ts";
+import { hasVersion, seriesVersion } from "~/server/domain/metrics/series-version.ts";
 import { pathToUnstorableText, unstorableTextMessage } from "~/server/domain/validation/unstorable-text.ts";
 
 export const dynamic = "force-dynamic";
@@ -21,7 +22,11 @@ function problem(status: number, message: string): Response {
 /**
  * GET /api/metrics/series?runs=id1,id2&key=val/loss&x=step&points=1000[&xmin=..&xmax=..&smoothing=..]: what
  * metrics.series answers (same input schema, same check: signed in, every run readable, else 404),
- * as plain JSON. The compare page preloads it (see app/_components/charts/series-request.ts).
+ * as plain JSON. The compare page fetches it first (see app/_features/charts/series-request.ts).
+ *
+ * The answer carries an entity tag (series-version.ts) and may be kept by the browser, asked again
+ * each time (no-cache): a reader reopening runs whose points have not changed since gets 304 Not
+ * Modified after the same access check, and the points from its own cache.
  */
 export async function GET(request: Request): Promise<Response> {
   const ctx = await createRequestContext(request.headers, "GET");
@@ -42,11 +47,14 @@ export async function GET(request: Request): Promise<Response> {
   try {
     const input = ZSeriesQuery.parse(raw);
     await assertRunsReadable(ctx.db, ctx.actor, input.runIds);
-    return Response.json(packSeries(await querySeries(ctx.db, input)), {
-      headers: {
-        "cache-control": isNearbyClient(request.headers) ? "private, no-store, no-transform" : "private, no-store",
-      },
-    });
+    const headers = {
+      etag: await seriesVersion(ctx.db, input),
+      // Next.js's gzip honours no-transform: on a LAN the plain answer arrives sooner than gzip could make it.
+      "cache-control": isNearbyClient(request.headers) ? "private, no-cache, no-transform" : "private, no-cache",
+      vary: "Cookie, Authorization",
+    };
+    if (hasVersion(request.headers, headers.etag)) return new Response(null, { status: 304, headers });
+    return Response.json(packSeries(await querySeries(ctx.db, input)), { headers });
   } catch (error) {
     if (error instanceof ZodError) {
       const issues = error.issues.map((issue) => `${paramPath(issue.path) || "query"}: ${issue.message}`);
