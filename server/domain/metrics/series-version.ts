@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Db } from "../../db.ts";
+import { env } from "../../env.ts";
 import type { SeriesQuery } from "./query-series.ts";
 
 /**
@@ -10,7 +11,7 @@ import type { SeriesQuery } from "./query-series.ts";
  */
 const BUILD = (() => {
   try {
-    const dir = process.env.SCALEBOARD_NEXT_DIST_DIR ?? ".next";
+    const dir = env().SCALEBOARD_NEXT_DIST_DIR ?? ".next";
     return readFileSync(path.join(/*turbopackIgnore: true*/ process.cwd(), dir, "BUILD_ID"), "utf8").trim();
   } catch {
     return `started ${Date.now()}`;
