@@ -6,6 +6,7 @@ import {
   SERIES_STARTER_SCRIPT,
   SERIES_WORKER_META,
 } from "../../app/_features/charts/early-curves/series-starter.ts";
+import { typedAnswer } from "../../app/_features/charts/early-curves/series-worker.ts";
 import {
   lineArrays,
   rangePoints,
@@ -215,6 +216,35 @@ describe("the series starter (the compare page's inline script that fetches its 
     expect(await answers!.get(url)).toEqual({ series: [] });
     expect(posted).toEqual([{ url: `https://board.example${url}` }]);
     expect(fetched).toEqual([]);
+  });
+
+  it("hands each line's values over as Float64Arrays and files them as the answer's own arrays", async () => {
+    const value = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.constantFrom("NaN", "Infinity", "-Infinity"),
+    );
+    const line = fc.array(fc.tuple(fc.integer({ min: 0, max: 1e6 }), value), { maxLength: 50 }).map((points) => ({
+      runId: "r",
+      key: "val/loss",
+      xs: points.map(([x]) => x),
+      ys: points.map(([, y]) => y),
+      interpolated: [0],
+      total: points.length,
+      before: { x: -1, y: "NaN" },
+    }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { maxLength: 5 }), async (series) => {
+        const sent = { series };
+        const { answer, transfer } = typedAnswer(structuredClone(sent));
+        expect(transfer).toHaveLength(series.length * 2);
+        for (const entry of (answer as typeof sent).series) expect(entry.xs).toBeInstanceOf(Float64Array);
+        const { answers } = start(url, (message) => ({ url: message.url, answer }));
+        expect(await answers!.get(url)).toEqual(sent);
+      }),
+    );
+    // A line the worker cannot type (a null value, from no current server) travels as it came.
+    const odd = { series: [{ xs: [1, 2], ys: [1, null] }] };
+    expect(typedAnswer(odd).transfer).toEqual([]);
   });
 
   it("passes a refusal on with the server's message and forgets it, so the panel asks again", async () => {
