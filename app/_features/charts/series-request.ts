@@ -10,8 +10,9 @@ export const POINTS_PER_RUN = 1000;
 
 /**
  * A page's first curves can come from GET /api/metrics/series (app/api/metrics/series/route.ts):
- * the same answer as metrics.series as plain JSON, at a URL the server-rendered page preloads, so
- * the points load while the page's JavaScript does. Later requests (zoom, live refresh) go through
+ * the same answer as metrics.series as plain JSON, at a URL the server-rendered page names, so the
+ * points load while the page's JavaScript does: in a worker its head starts (early-curves/series-starter.ts),
+ * or by a preload <link> where there is no worker script. Later requests (zoom, live refresh) go through
  * metrics.series as usual.
  */
 export type SeriesRequest = {
@@ -72,8 +73,8 @@ export function sharedSeries(request: SeriesRequest): Promise<SeriesResponse> {
 const taken = new Set<string>();
 
 /**
- * The answer the page preloaded for this request (a <link rel="preload" as="fetch"> with its URL, or
- * the one the early chart fetched), once per URL; null when there is none or it was used: the caller
+ * The answer the page loaded early for this request (the head's worker's, a <link rel="preload"
+ * as="fetch"> with its URL, or the one the early chart fetched), once per URL; null when there is none or it was used: the caller
  * asks metrics.series.
  */
 export function takePreloadedSeries(request: SeriesRequest): Promise<SeriesResponse> | null {
