@@ -17,12 +17,12 @@ const themeScript = `try{var t=localStorage.getItem("scaleboard-theme");var d=t?
 /**
  * A page that draws before it hydrates (the compare page's early chart, app/_features/charts/early-curves/)
  * says so with <meta name="scaleboard-hold-hydration" content="MS">; Next.js then starts its runtime
- * once that drawing calls scaleboardReleaseHydration() (or MS after navigation start, whichever is first),
- * so the two do not share the main thread. Next 16 loads self.__next_s (next/script's beforeInteractive
+ * once that drawing calls scaleboardReleaseHydration() (or its script fails to load after this script has
+ * run, or MS after navigation start, whichever is first), so the two do not share the main thread. Next 16 loads self.__next_s (next/script's beforeInteractive
  * queue) in sequence before it hydrates (client/app-bootstrap.js); the hold is one more step of that
  * sequence. Without the meta tag nothing changes.
  */
-const hydrationHoldScript = `(function(){var m=document.querySelector('meta[name="scaleboard-hold-hydration"]');if(!m)return;var cap=Number(m.content)||1500,released=false,go=null;self.scaleboardReleaseHydration=function(){released=true;if(go)go()};var q=self.__next_s=self.__next_s||[],reduce=q.reduce;q.push([null,{children:""}]);q.reduce=function(){return reduce.apply(this,arguments).then(function(){if(released)return;return new Promise(function(r){go=r;setTimeout(r,Math.max(0,cap-performance.now()))})})}})()`;
+const hydrationHoldScript = `(function(){var m=document.querySelector('meta[name="scaleboard-hold-hydration"]');if(!m)return;var cap=Number(m.content)||2500,released=false,go=null;self.scaleboardReleaseHydration=function(){released=true;if(go)go()};addEventListener("error",function(e){var t=e.target;if(t&&t.tagName==="SCRIPT"&&t.src.indexOf("/scaleboard/")>=0)self.scaleboardReleaseHydration()},true);var q=self.__next_s=self.__next_s||[],reduce=q.reduce;q.push([null,{children:""}]);q.reduce=function(){return reduce.apply(this,arguments).then(function(){if(released)return;return new Promise(function(r){go=r;setTimeout(r,Math.max(0,cap-performance.now()))})})}})()`;
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
