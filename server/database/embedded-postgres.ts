@@ -65,11 +65,18 @@ function processIsAlive(pid: number): boolean {
   }
 }
 
-/** Reads postmaster.pid: the first line is the pid, the fourth the port. */
+/**
+ * Reads postmaster.pid: the first line is the pid, the fourth the port. A postmaster that is exiting
+ * removes the file, possibly between a check and the read: gone is not running.
+ */
 async function runningPostmaster(clusterDir: string): Promise<{ pid: number; port: number } | undefined> {
   const pidFile = path.join(clusterDir, "postmaster.pid");
-  if (!existsSync(pidFile)) return undefined;
-  const lines = (await readFile(pidFile, "utf8")).split("\n");
+  const text = await readFile(pidFile, "utf8").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (text === undefined) return undefined;
+  const lines = text.split("\n");
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
   if (!Number.isInteger(pid) || !processIsAlive(pid)) return undefined;
