@@ -86,9 +86,14 @@ export function takePreloadedSeries(request: SeriesRequest): Promise<SeriesRespo
 }
 
 /** Fetches the points; a refused request throws its message (the server names the field or the run). */
-export async function fetchSeries(request: SeriesRequest, signal?: AbortSignal): Promise<SeriesResponse> {
+export function fetchSeries(request: SeriesRequest, signal?: AbortSignal): Promise<SeriesResponse> {
+  return fetchSeriesAt(seriesUrl(request), signal);
+}
+
+/** fetchSeries for a URL seriesUrl made (the series worker gets it as one, absolute). */
+export async function fetchSeriesAt(url: string, signal?: AbortSignal): Promise<SeriesResponse> {
   // Same mode and credentials as the page's <link rel="preload" as="fetch" crossorigin>, so the browser hands over the preloaded answer.
-  const response = await fetch(seriesUrl(request), { signal, credentials: "same-origin" });
+  const response = await fetch(url, { signal, credentials: "same-origin" });
   if (!response.ok) {
     const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
     throw new Error(body?.error?.message ?? `The server answered ${response.status}`);

@@ -11,7 +11,7 @@ const known = new Map<string, string | null>();
  */
 function builtScript(file: string): string | null {
   if (known.has(file)) return known.get(file)!;
-  let src: string | null = null;
+  let src: string | null;
   try {
     const code = readFileSync(path.join(/*turbopackIgnore: true*/ process.cwd(), BUILT_DIR, file));
     src = `${BUILT_PATH}/${file}?v=${createHash("sha256").update(code).digest("hex").slice(0, 16)}`;

@@ -9,6 +9,7 @@
  * bundled by scripts/build-early-curves.ts.
  */
 import { fromChartValue, NON_FINITE_TEXTS } from "../../../../server/domain/metrics/chart-value.ts";
+import { fetchSeriesAt } from "../series-request.ts";
 
 export type SeriesWorkerReply = { url: string; answer: unknown } | { url: string; error: string };
 
@@ -40,13 +41,7 @@ export function typedAnswer(answer: unknown): { answer: unknown; transfer: Array
 scope.onmessage = async (event) => {
   const { url } = event.data;
   try {
-    const response = await fetch(url, { credentials: "same-origin" });
-    const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
-    if (!response.ok) {
-      scope.postMessage({ url, error: body?.error?.message ?? `The server answered ${response.status}` });
-      return;
-    }
-    const { answer, transfer } = typedAnswer(body);
+    const { answer, transfer } = typedAnswer(await fetchSeriesAt(url));
     scope.postMessage({ url, answer }, transfer);
   } catch (error) {
     scope.postMessage({ url, error: error instanceof Error ? error.message : String(error) });
